@@ -1,0 +1,114 @@
+import { Clock, Effect, Layer, Redacted } from "effect"
+import { decodeJwt, decodeProtectedHeader } from "jose"
+import { createPrivateKey } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { BOOTSTRAP_FILES } from "../domain/constants.js"
+import * as Log from "../domain/log.js"
+import { parseCertificates } from "../domain/pem.js"
+import type { BootstrapMaterial } from "../services/BootstrapStore.js"
+import { BootstrapError, BootstrapStore } from "../services/BootstrapStore.js"
+import { DaemonConfig } from "../services/DaemonConfig.js"
+
+const describeFsError = (e: unknown): string => {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code
+  if (code === "ENOENT") return "does not exist"
+  if (code === "EACCES" || code === "EPERM") return "cannot be read: permission denied"
+  if (code === "EISDIR") return "is a directory, not a file"
+  return `cannot be read: ${e instanceof Error ? e.message : String(e)}`
+}
+
+/** Group or world access to a secret is worth a warning, never a refusal: the image may be built that way. */
+const warnIfLoose = (file: string, p: string, mode: number) =>
+  (mode & 0o077) === 0
+    ? Effect.void
+    : Log.warn("bootstrap_permissions_loose", { file, path: p, mode: `0${(mode & 0o777).toString(8)}` })
+
+const readFile = (dir: string, file: string): Effect.Effect<string, BootstrapError> => {
+  const p = path.join(dir, file)
+  return Effect.gen(function*() {
+    const text = yield* Effect.tryPromise({
+      try: async () => {
+        const stat = await fs.stat(p)
+        if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" })
+        return { text: await fs.readFile(p, "utf8"), mode: stat.mode }
+      },
+      catch: (e) => new BootstrapError({ file, path: p, problem: describeFsError(e) })
+    })
+    yield* warnIfLoose(file, p, text.mode)
+    if (text.text.trim() === "") {
+      return yield* new BootstrapError({ file, path: p, problem: "is empty" })
+    }
+    return text.text
+  })
+}
+
+const invalid = (dir: string, file: string, problem: string) =>
+  new BootstrapError({ file, path: path.join(dir, file), problem })
+
+const parse = <A>(dir: string, file: string, what: string, f: () => A): Effect.Effect<A, BootstrapError> =>
+  Effect.try({
+    try: f,
+    catch: (e) => invalid(dir, file, `${what}: ${e instanceof Error ? e.message : String(e)}`)
+  })
+
+/**
+ * Reads and validates the bootstrap directory once. Nothing secret is ever put into an error:
+ * the messages name the file and the reason only.
+ */
+export const loadBootstrap = (dir: string): Effect.Effect<BootstrapMaterial, BootstrapError> =>
+  Effect.gen(function*() {
+    const dirStat = yield* Effect.tryPromise({
+      try: () => fs.stat(dir),
+      catch: (e) => new BootstrapError({ file: "directory", path: dir, problem: describeFsError(e) })
+    })
+    if (!dirStat.isDirectory()) {
+      return yield* new BootstrapError({ file: "directory", path: dir, problem: "is not a directory" })
+    }
+    yield* warnIfLoose("directory", dir, dirStat.mode)
+
+    const { assertion: assertionFile, ca: caFile, cert: certFile, key: keyFile } = BOOTSTRAP_FILES
+    const certPem = yield* readFile(dir, certFile)
+    const keyPem = yield* readFile(dir, keyFile)
+    const caPem = yield* readFile(dir, caFile)
+    const assertion = (yield* readFile(dir, assertionFile)).trim()
+
+    const certs = yield* parse(dir, certFile, "not a PEM certificate", () => parseCertificates(certPem))
+    const leaf = certs[0]
+    if (leaf === undefined) return yield* invalid(dir, certFile, "holds no PEM certificate block")
+    const key = yield* parse(dir, keyFile, "not a PEM private key", () => createPrivateKey(keyPem))
+    if (!leaf.checkPrivateKey(key)) {
+      return yield* invalid(dir, keyFile, `does not match the certificate in ${certFile}`)
+    }
+    const caCerts = yield* parse(dir, caFile, "not a PEM certificate", () => parseCertificates(caPem))
+    if (caCerts.length === 0) return yield* invalid(dir, caFile, "holds no PEM certificate block")
+
+    yield* parse(dir, assertionFile, "not a compact JWT", () => decodeProtectedHeader(assertion))
+    const assertionClaims = yield* parse(dir, assertionFile, "not a compact JWT", () => decodeJwt(assertion))
+
+    if (!caCerts.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))) {
+      yield* Log.warn("bootstrap_leaf_not_issued_by_ca", { path: path.join(dir, certFile) })
+    }
+    if (Date.parse(leaf.validTo) < (yield* Clock.currentTimeMillis)) {
+      yield* Log.warn("bootstrap_leaf_expired", { valid_to: leaf.validTo })
+    }
+    yield* Log.info("bootstrap_loaded", { dir, leaf_subject: leaf.subject.replace(/\n/g, ",") })
+    return {
+      certPem,
+      keyPem: Redacted.make(keyPem),
+      caPem,
+      assertion: Redacted.make(assertion),
+      leaf,
+      caCerts,
+      assertionClaims
+    }
+  })
+
+/** For sibling daemons: a BootstrapStore read from a directory of their choosing. */
+export const BootstrapStoreFromDir = (dir: string): Layer.Layer<BootstrapStore, BootstrapError> =>
+  Layer.effect(BootstrapStore, loadBootstrap(dir))
+
+export const BootstrapStoreLive: Layer.Layer<BootstrapStore, BootstrapError, DaemonConfig> = Layer.effect(
+  BootstrapStore,
+  Effect.flatMap(DaemonConfig, (config) => loadBootstrap(config.bootstrapDir))
+)

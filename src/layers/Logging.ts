@@ -1,0 +1,161 @@
+import { Cause, Duration, Effect, HashMap, Layer, Logger, Predicate } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { createStream, type RotatingFileStream } from "rotating-file-stream"
+import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_ROTATE_SIZE } from "../domain/constants.js"
+import type { LoggingSettings } from "../services/DaemonConfig.js"
+
+/** Renders values that JSON cannot, without ever expanding a secret or a payload. */
+const replacer = (_key: string, value: unknown): unknown => {
+  if (typeof value === "bigint") return value.toString()
+  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`
+  if (Duration.isDuration(value)) return `${Duration.toMillis(value)}ms`
+  if (value instanceof Error) return value.message
+  return value
+}
+
+const LEVELS: Record<string, string> = {
+  All: "all",
+  Trace: "trace",
+  Debug: "debug",
+  Info: "info",
+  Warning: "warn",
+  Error: "error",
+  Fatal: "fatal",
+  None: "none"
+}
+
+/**
+ * One JSON object per line. `time`, `level`, `event`, `agent` and `project` come first and an
+ * annotation can never overwrite them.
+ */
+export const jsonLogger = (settings: LoggingSettings, write: (line: string) => void): Logger.Logger<unknown, void> =>
+  Logger.make(({ annotations, cause, date, logLevel, message }) => {
+    const parts = Array.isArray(message) ? message : [message]
+    const [first, ...rest] = parts
+    const record: Record<string, unknown> = {
+      time: date.toISOString(),
+      level: LEVELS[logLevel._tag] ?? logLevel.label,
+      event: Predicate.isString(first) ? first : "log",
+      agent: settings.agent,
+      project: settings.project
+    }
+    for (const [key, value] of HashMap.toEntries(annotations)) {
+      if (!(key in record)) record[key] = value
+    }
+    const detail = Predicate.isString(first) ? rest : parts
+    if (detail.length > 0) record.detail = detail
+    if (!Cause.isEmpty(cause)) record.cause = Cause.pretty(cause, { renderErrorCause: true })
+    let line: string
+    try {
+      line = JSON.stringify(record, replacer)
+    } catch {
+      line = JSON.stringify({ time: record.time, level: record.level, event: record.event, unserializable: true })
+    }
+    write(line + "\n")
+  })
+
+/** Backups past the age limit go; rotation keeps the count, this keeps old ones from lingering. */
+const pruneOldBackups = (dir: string, now: number) => {
+  const limit = now - LOG_MAX_AGE_DAYS * 24 * 3600 * 1000
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith(`${LOG_FILE}.`)) continue
+    const file = path.join(dir, name)
+    if (fs.statSync(file).mtimeMs < limit) fs.rmSync(file, { force: true })
+  }
+}
+
+interface Sink {
+  readonly write: (line: string) => void
+  readonly close: Effect.Effect<void>
+}
+
+const stderrLine = (line: string) => {
+  process.stderr.write(line)
+}
+
+/**
+ * The log file sink. Opening or writing it may fail (read-only or full disk); PID 1 must not die
+ * of that, so the sink then degrades to stderr and says so once.
+ */
+const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
+  Effect.sync(() => {
+    let stream: RotatingFileStream | undefined
+    let failed = false
+    const degrade = (reason: string) => {
+      if (failed) return
+      failed = true
+      stream = undefined
+      stderrLine(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: "warn",
+          event: "log_file_unavailable",
+          dir: settings.logDir,
+          reason,
+          agent: settings.agent,
+          project: settings.project
+        }) + "\n"
+      )
+    }
+    try {
+      fs.mkdirSync(settings.logDir, { recursive: true, mode: 0o750 })
+      fs.accessSync(settings.logDir, fs.constants.W_OK)
+      // Classical rotation: rfs asks for the live name with null and for backup n with n.
+      const name = (n: number | Date | null) => (n === null ? LOG_FILE : `${LOG_FILE}.${String(n)}`)
+      stream = createStream(name, {
+        path: settings.logDir,
+        size: LOG_ROTATE_SIZE,
+        rotate: LOG_BACKUPS,
+        mode: 0o640
+      })
+      stream.on("error", (e) => degrade(e.message))
+      stream.on("rotated", () => {
+        try {
+          pruneOldBackups(settings.logDir, Date.now())
+        } catch {
+          // Pruning is housekeeping; a failure here must not touch logging itself.
+        }
+      })
+    } catch (e) {
+      degrade(e instanceof Error ? e.message : String(e))
+    }
+    const write = (line: string) => {
+      if (stream !== undefined) stream.write(line)
+      else stderrLine(line)
+    }
+    const close = Effect.async<void>((resume) => {
+      const s = stream
+      if (s === undefined) return resume(Effect.void)
+      s.end(() => resume(Effect.void))
+    }).pipe(Effect.timeoutOption(Duration.seconds(5)), Effect.asVoid)
+    return { write, close }
+  })
+
+/**
+ * Replaces the default logger with the JSON file logger for the life of the scope; on release the
+ * file is flushed and closed, so PID 1 loses no line on its way out.
+ */
+export const LoggingLive = (settings: LoggingSettings): Layer.Layer<never> =>
+  Layer.unwrapScoped(
+    Effect.gen(function*() {
+      const sink = yield* Effect.acquireRelease(openFileSink(settings), (s) => s.close)
+      const write = settings.logStderr
+        ? (line: string) => {
+          sink.write(line)
+          stderrLine(line)
+        }
+        : sink.write
+      return Layer.merge(
+        Logger.replace(Logger.defaultLogger, jsonLogger(settings, write)),
+        Logger.minimumLogLevel(settings.logLevel)
+      )
+    })
+  )
+
+/** For tests and embedding: the JSON logger writing to a function instead of a file. */
+export const LoggingTo = (settings: LoggingSettings, write: (line: string) => void): Layer.Layer<never> =>
+  Layer.merge(
+    Logger.replace(Logger.defaultLogger, jsonLogger(settings, write)),
+    Logger.minimumLogLevel(settings.logLevel)
+  )

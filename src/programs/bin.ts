@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+import { Effect } from "effect"
+import { main } from "./main.js"
+
+/*
+ * The only place that ends the process. PID 1 must never die of a stray rejection or exception:
+ * both are reported as events and the daemon goes on.
+ */
+const report = (event: string) => (reason: unknown) => {
+  const detail = reason instanceof Error ? reason.stack ?? reason.message : String(reason)
+  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: "error", event, detail }) + "\n")
+}
+process.on("unhandledRejection", report("unhandled_rejection"))
+process.on("uncaughtException", report("uncaught_exception"))
+
+Effect.runPromise(main(process.argv.slice(2))).then(
+  (code) => {
+    process.exitCode = code
+    process.exit(code)
+  },
+  (defect: unknown) => {
+    report("main_defect")(defect)
+    process.exit(1)
+  }
+)

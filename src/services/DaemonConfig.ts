@@ -1,0 +1,45 @@
+import type { Duration, LogLevel, Option } from "effect"
+import { Context, Data } from "effect"
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+/** Where and how clawkerd logs; readable before the rest of the config is known to be valid. */
+export interface LoggingSettings {
+  readonly agent: string
+  readonly project: string
+  readonly logDir: string
+  readonly logLevel: LogLevel.LogLevel
+  readonly logStderr: boolean
+}
+
+export interface DaemonConfigShape extends LoggingSettings {
+  readonly user: string
+  /** Base URL of Hydra, trailing slash trimmed; absent until the CP provides it. */
+  readonly hydraUrl: Option.Option<URL>
+  readonly cpAgentAddr: Option.Option<HostPort>
+  readonly bootstrapDir: string
+  readonly listen: HostPort
+  readonly initMarker: string
+  readonly readyFile: string
+  readonly passwdFile: string
+  readonly groupFile: string
+  readonly stopGrace: Duration.Duration
+  /** The program's arguments: the user CMD, exactly as ENTRYPOINT + CMD pass them. */
+  readonly userCmd: ReadonlyArray<string>
+}
+
+export class DaemonConfig extends Context.Tag("clawkerd/DaemonConfig")<DaemonConfig, DaemonConfigShape>() {}
+
+/** One environment variable that is missing or malformed. */
+export class DaemonConfigError extends Data.TaggedError("DaemonConfigError")<{
+  readonly variable: string
+  readonly problem: string
+  readonly expected: string
+}> {
+  override get message(): string {
+    return `${this.variable}: ${this.problem} (expected ${this.expected})`
+  }
+}

@@ -1,0 +1,24 @@
+import type { Effect } from "effect"
+import { Context } from "effect"
+
+/**
+ * clawkerd's console during CP-driven init (spec session.md §6). Every call is a no-op once muted;
+ * it mutes for good at Final (AgentReady) and at the end of any Session.
+ */
+export interface ProgressReporterShape {
+  readonly banner: Effect.Effect<void>
+  /** Start line for a ShellCommand whose command_id names an init step; other ids are ignored. */
+  readonly startStep: (commandId: string) => Effect.Effect<void>
+  /** Completion line, called after the terminal reply was written to the stream. */
+  readonly endStep: (commandId: string, ok: boolean) => Effect.Effect<void>
+  /** print_output: the command's merged output, raw. */
+  readonly echo: (bytes: Uint8Array) => Effect.Effect<void>
+  /** Closing banner before the user CMD takes the terminal, then muted. */
+  readonly final: Effect.Effect<void>
+  readonly mute: Effect.Effect<void>
+}
+
+export class ProgressReporter extends Context.Tag("clawkerd/ProgressReporter")<
+  ProgressReporter,
+  ProgressReporterShape
+>() {}

@@ -1,0 +1,39 @@
+import type { Effect, Scope } from "effect"
+import { Context, Data } from "effect"
+import type { ErrorCode, Response, ShellCommand } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+
+/** A ShellCommand/Stdin/CloseStdin/Signal refused; the dispatcher answers it with `Error{code, message}`. */
+export class CommandRejected extends Data.TaggedError("CommandRejected")<{
+  readonly code: ErrorCode
+  readonly message: string
+}> {}
+
+/** How a running command talks back to its Session. */
+export interface ResponseSink {
+  /** Enqueue a reply; waits while the Session's outbound queue is full; dropped once the Session ended. */
+  readonly send: (response: Response) => Effect.Effect<void>
+  /**
+   * exit_on_non_zero fired: the Done is already enqueued. The Session stops (other commands killed,
+   * queue flushed) and the daemon is asked to exit with the mirrored code.
+   */
+  readonly exitOnNonZero: (commandId: string, finalExitCode: number) => Effect.Effect<void>
+}
+
+/** The running ShellCommands of one Session (ids are per Session). */
+export interface ShellSession {
+  /** Validates, registers the id, starts the pipeline in the background; returns once registered. */
+  readonly run: (commandId: string, command: ShellCommand) => Effect.Effect<void, CommandRejected>
+  readonly stdin: (commandId: string, data: Uint8Array) => Effect.Effect<void, CommandRejected>
+  readonly closeStdin: (commandId: string) => Effect.Effect<void, CommandRejected>
+  readonly signal: (commandId: string, signo: number) => Effect.Effect<void, CommandRejected>
+  /** Session Stop, step 1: SIGKILL the stages of every running command. */
+  readonly killAll: Effect.Effect<void>
+  readonly runningCount: Effect.Effect<number>
+}
+
+export interface ShellExecutorShape {
+  /** A command table for one Session; closing the scope kills whatever still runs. */
+  readonly session: (sink: ResponseSink) => Effect.Effect<ShellSession, never, Scope.Scope>
+}
+
+export class ShellExecutor extends Context.Tag("clawkerd/ShellExecutor")<ShellExecutor, ShellExecutorShape>() {}

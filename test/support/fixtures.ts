@@ -1,0 +1,19 @@
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { mintAssertion, newAssertionSigner } from "../../src/devkit/assertion.js"
+import { writeBootstrapDir } from "../../src/devkit/bootstrapDir.js"
+import { mintDeployment } from "../../src/devkit/pki.js"
+
+export const tempDir = (prefix = "clawkerd-test-") => fs.mkdtemp(path.join(os.tmpdir(), prefix))
+
+/** A deployment's certificates plus a bootstrap directory holding them and a fresh assertion. */
+export const bootstrapFixture = async (tokenEndpoint = "https://clawker-controlplane:4444/oauth2/token") => {
+  const root = await tempDir()
+  const dir = path.join(root, "bootstrap")
+  const deployment = await mintDeployment()
+  const signer = await newAssertionSigner()
+  const assertion = await mintAssertion(signer, tokenEndpoint)
+  await writeBootstrapDir(dir, deployment, assertion)
+  return { root, dir, deployment, signer, assertion }
+}

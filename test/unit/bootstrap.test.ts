@@ -1,0 +1,131 @@
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Either, Redacted } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { mintLeaf } from "../../src/devkit/pki.js"
+import { loadBootstrap } from "../../src/layers/BootstrapStoreLive.js"
+import { bootstrapFixture } from "../support/fixtures.js"
+import { captureLogs } from "../support/logs.js"
+
+type Fixture = Awaited<ReturnType<typeof bootstrapFixture>>
+let fx: Fixture
+
+beforeAll(async () => {
+  fx = await bootstrapFixture()
+})
+
+/** A copy of the good directory with one file replaced (or removed when content is null). */
+const variant = async (file: string, content: string | null) => {
+  const dir = path.join(fx.root, `variant-${Math.random().toString(36).slice(2)}`)
+  await fs.cp(fx.dir, dir, { recursive: true })
+  await fs.chmod(path.join(dir, file), 0o600).catch(() => undefined)
+  if (content === null) await fs.rm(path.join(dir, file))
+  else await fs.writeFile(path.join(dir, file), content)
+  return dir
+}
+
+const loadEither = (dir: string) => {
+  const logs = captureLogs()
+  return loadBootstrap(dir).pipe(Effect.either, Effect.provide(logs.layer), Effect.map((r) => ({ r, logs })))
+}
+
+describe("BootstrapStore", () => {
+  it.effect("loads a valid directory; key and assertion are Redacted", () =>
+    Effect.gen(function*() {
+      const { logs, r } = yield* loadEither(fx.dir)
+      const material = Either.getOrThrow(r)
+      expect(material.leaf.subject).toContain("CN=clawker.demo.dev")
+      expect(material.caCerts).toHaveLength(1)
+      expect(Redacted.value(material.keyPem)).toBe(fx.deployment.agent.keyPem)
+      expect(Redacted.value(material.assertion)).toBe(fx.assertion)
+      expect(String(material.keyPem)).not.toContain("PRIVATE KEY")
+      expect(JSON.stringify(material.assertion)).not.toContain(fx.assertion.slice(0, 20))
+      expect(material.assertionClaims.iss).toBe("clawker-agent")
+      expect(logs.events("bootstrap_permissions_loose")).toHaveLength(0)
+      expect(logs.events("bootstrap_loaded")).toHaveLength(1)
+    }))
+
+  const broken: Array<[string, string, string | null, RegExp]> = [
+    ["missing cert", "cert.pem", null, /cert\.pem .*does not exist/],
+    ["missing key", "key.pem", null, /key\.pem .*does not exist/],
+    ["missing ca", "ca.pem", null, /ca\.pem .*does not exist/],
+    ["missing assertion", "assertion.jwt", null, /assertion\.jwt .*does not exist/],
+    ["empty cert", "cert.pem", "", /cert\.pem .*is empty/],
+    ["blank assertion", "assertion.jwt", "  \n", /assertion\.jwt .*is empty/],
+    [
+      "garbled cert",
+      "cert.pem",
+      "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n",
+      /cert\.pem .*not a PEM certificate/
+    ],
+    ["cert without PEM block", "cert.pem", "hello", /cert\.pem .*no PEM certificate block/],
+    ["garbled key", "key.pem", "not a key", /key\.pem .*not a PEM private key/],
+    ["garbled ca", "ca.pem", "zzz", /ca\.pem .*no PEM certificate block/],
+    ["assertion not a JWT", "assertion.jwt", "abc.def", /assertion\.jwt .*not a compact JWT/]
+  ]
+  for (const [name, file, content, message] of broken) {
+    it.effect(`${name} is a BootstrapError naming the file`, () =>
+      Effect.gen(function*() {
+        const dir = yield* Effect.promise(() => variant(file, content))
+        const { r } = yield* loadEither(dir)
+        expect(Either.isLeft(r)).toBe(true)
+        if (Either.isLeft(r)) {
+          expect(r.left._tag).toBe("BootstrapError")
+          expect(r.left.file).toBe(file)
+          expect(r.left.message).toMatch(message)
+        }
+      }))
+  }
+
+  it.effect("a key from another certificate is refused", () =>
+    Effect.gen(function*() {
+      const other = yield* Effect.promise(() => mintLeaf(fx.deployment.ca, { cn: "other" }))
+      const dir = yield* Effect.promise(() => variant("key.pem", other.keyPem))
+      const { r } = yield* loadEither(dir)
+      expect(Either.isLeft(r) && r.left.message).toMatch(/key\.pem.*does not match the certificate in cert\.pem/)
+    }))
+
+  it.effect("a missing directory is named", () =>
+    Effect.gen(function*() {
+      const { r } = yield* loadEither(path.join(fx.root, "nope"))
+      expect(Either.isLeft(r) && r.left.message).toMatch(/bootstrap directory .*nope.*does not exist/)
+    }))
+
+  it.effect("group/world-readable files and directory are warned about, not refused", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => variant("ca.pem", fx.deployment.ca.certPem))
+      yield* Effect.promise(() => fs.chmod(path.join(dir, "key.pem"), 0o644))
+      yield* Effect.promise(() => fs.chmod(dir, 0o755))
+      const { logs, r } = yield* loadEither(dir)
+      expect(Either.isRight(r)).toBe(true)
+      const warned = logs.events("bootstrap_permissions_loose").map((e) => [e.file, e.mode])
+      expect(warned).toContainEqual(["directory", "0755"])
+      expect(warned).toContainEqual(["key.pem", "0644"])
+      expect(warned.map(([file]) => file)).not.toContain("ca.pem")
+    }))
+
+  it.effect("a leaf from another CA is loaded with a warning", () =>
+    Effect.gen(function*() {
+      const other = yield* Effect.promise(() => bootstrapFixture())
+      const dir = yield* Effect.promise(() => variant("ca.pem", other.deployment.ca.certPem))
+      const { logs, r } = yield* loadEither(dir)
+      expect(Either.isRight(r)).toBe(true)
+      expect(logs.events("bootstrap_leaf_not_issued_by_ca")).toHaveLength(1)
+    }))
+
+  it.effect("no log line or error ever carries the key or the assertion", () =>
+    Effect.gen(function*() {
+      const secrets = [fx.deployment.agent.keyPem.split("\n")[1]!, fx.assertion.split(".")[2]!]
+      const lines: Array<string> = []
+      for (
+        const [file, content] of [["key.pem", "garbage"], ["cert.pem", "garbage"], ["assertion.jwt", "x.y"]] as const
+      ) {
+        const dir = yield* Effect.promise(() => variant(file, content))
+        const { logs, r } = yield* loadEither(dir)
+        lines.push(...logs.lines, Either.isLeft(r) ? r.left.message : "")
+      }
+      const { logs } = yield* loadEither(fx.dir)
+      lines.push(...logs.lines)
+      for (const secret of secrets) expect(lines.join("\n")).not.toContain(secret)
+    }))
+})
