@@ -1,0 +1,29 @@
+import { createRequire } from "node:module"
+
+/** What `waitpid(pid, WNOHANG)` found: exactly one of code and signal is set. */
+export interface ReapedStatus {
+  readonly pid: number
+  readonly code: number | null
+  readonly signal: number | null
+}
+
+/** The reaper addon (native/src/addon.c). Errors carry the errno name in `code` (ESRCH, ECHILD, ...). */
+export interface NativeAddon {
+  readonly setChildSubreaper: () => true
+  /** null while the process runs; throws ECHILD when it is not (or no longer) our child. */
+  readonly reap: (pid: number) => ReapedStatus | null
+  /** A close-on-exec OS pipe: [readFd, writeFd]. */
+  readonly pipe: () => [number, number]
+  readonly tcgetpgrp: (fd: number) => number
+  readonly tcsetpgrp: (fd: number, pgid: number) => void
+  readonly getpgrp: () => number
+}
+
+const native = createRequire(import.meta.url)("@clawkerd/native") as {
+  readonly addon: NativeAddon
+  readonly execShimPath: string
+}
+
+export const addon: NativeAddon = native.addon
+/** native/src/exec_shim.c, built next to the addon. */
+export const execShimPath: string = native.execShimPath
