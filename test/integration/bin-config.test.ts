@@ -1,0 +1,54 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import { runBin } from "../support/daemon.js"
+import { bootstrapFixture, tempDir } from "../support/fixtures.js"
+
+const logEvents = (dir: string) =>
+  fs.readFileSync(path.join(dir, "clawkerd.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+
+describe("clawkerd entry point: configuration errors exit 2 with one clear line", () => {
+  it("missing CLAWKER_AGENT", async () => {
+    const logDir = await tempDir()
+    const r = await runBin({ CLAWKERD_LOG_DIR: logDir })
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim().split("\n")).toEqual([
+      "clawkerd: configuration error: CLAWKER_AGENT: is not set (expected the agent name, set by the clawker CLI)"
+    ])
+    expect(logEvents(logDir).map((e) => e.event)).toContain("config_error")
+  })
+
+  it("missing bootstrap directory", async () => {
+    const logDir = await tempDir()
+    const missing = path.join(logDir, "no-bootstrap")
+    const r = await runBin({ CLAWKER_AGENT: "x", CLAWKERD_LOG_DIR: logDir, CLAWKERD_BOOTSTRAP_DIR: missing })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`clawkerd: configuration error: bootstrap directory (${missing}): does not exist`)
+    const failure = logEvents(logDir).find((e) => e.event === "config_error")
+    expect(failure).toMatchObject({ level: "error", agent: "x" })
+  })
+
+  it("mismatched key names the file", async () => {
+    const fx = await bootstrapFixture()
+    const other = await bootstrapFixture()
+    fs.chmodSync(path.join(fx.dir, "key.pem"), 0o600)
+    fs.writeFileSync(path.join(fx.dir, "key.pem"), other.deployment.agent.keyPem)
+    const r = await runBin({ CLAWKER_AGENT: "x", CLAWKERD_LOG_DIR: fx.root, CLAWKERD_BOOTSTRAP_DIR: fx.dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/bootstrap key\.pem .*does not match the certificate in cert\.pem/)
+    expect(r.stderr).not.toContain("PRIVATE KEY")
+  })
+
+  it("an invalid override is named with what was expected", async () => {
+    const r = await runBin({ CLAWKER_AGENT: "x", CLAWKERD_LOG_DIR: await tempDir(), CLAWKERD_LISTEN: "7700" })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("CLAWKERD_LISTEN: \"7700\" has no \":port\" (expected host:port)")
+  })
+
+  it("a bad log directory setting is still reported, on stderr", async () => {
+    const r = await runBin({ CLAWKER_AGENT: "x", CLAWKERD_LOG_DIR: "relative" })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("clawkerd: configuration error: CLAWKERD_LOG_DIR: \"relative\" is not absolute")
+    expect(r.stderr).toContain("\"event\":\"config_error\"")
+  })
+})

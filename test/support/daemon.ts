@@ -1,0 +1,34 @@
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+export const repoRoot = path.resolve(import.meta.dirname, "../..")
+/** The built daemon: e2e tests run what ships, so `npm test` builds first. */
+export const binPath = path.join(repoRoot, "dist/programs/bin.js")
+
+export const assertBuilt = () => {
+  if (!fs.existsSync(binPath)) throw new Error(`${binPath} is missing: run "npm run build" (npm test does)`)
+}
+
+export interface Finished {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the built daemon to completion with exactly the given environment (plus PATH). */
+export const runBin = (env: Record<string, string>, args: ReadonlyArray<string> = []): Promise<Finished> =>
+  new Promise((resolve, reject) => {
+    assertBuilt()
+    const child = spawn(process.execPath, [binPath, ...args], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (b) => (stdout += b))
+    child.stderr.on("data", (b) => (stderr += b))
+    child.on("error", reject)
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })

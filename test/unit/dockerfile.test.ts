@@ -1,0 +1,97 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_READY_FILE } from "../../src/domain/constants.js"
+
+/*
+ * There is no Docker engine on these machines, so the Dockerfile is checked statically: every path
+ * it copies exists, and the instructions that make clawkerd a correct PID 1 are there.
+ */
+
+const root = path.resolve(import.meta.dirname, "../..")
+const text = fs.readFileSync(path.join(root, "Dockerfile"), "utf8")
+
+interface Instruction {
+  readonly op: string
+  readonly args: string
+}
+
+const instructions: Array<Instruction> = text
+  .replace(/\\\n/g, " ")
+  .split("\n")
+  .map((l) => l.trim())
+  .filter((l) => l !== "" && !l.startsWith("#"))
+  .map((l) => {
+    const [op, ...rest] = l.split(/\s+/)
+    return { op: op!.toUpperCase(), args: rest.join(" ") }
+  })
+
+const all = (op: string) => instructions.filter((i) => i.op === op)
+const stages = () => {
+  const out: Array<Array<Instruction>> = []
+  for (const i of instructions) {
+    if (i.op === "FROM") out.push([])
+    out.at(-1)?.push(i)
+  }
+  return out
+}
+
+describe("Dockerfile", () => {
+  it("is multi-stage with a current Node LTS slim runtime", () => {
+    expect(all("FROM").length).toBeGreaterThanOrEqual(2)
+    const image = all("ARG").find((a) => a.args.startsWith("NODE_IMAGE="))?.args
+    expect(image).toMatch(/^NODE_IMAGE=node:(22|24)-bookworm-slim$/)
+  })
+
+  it("copies only paths that exist in the repository", () => {
+    const copies = all("COPY").filter((c) => !c.args.startsWith("--from="))
+    expect(copies.length).toBeGreaterThan(0)
+    for (const copy of copies) {
+      const parts = copy.args.split(/\s+/).filter((p) => !p.startsWith("--"))
+      for (const source of parts.slice(0, -1)) {
+        expect(fs.existsSync(path.join(root, source)), `COPY source ${source}`).toBe(true)
+      }
+    }
+  })
+
+  it("builds with the project's own scripts and the native edge", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
+    const runs = all("RUN").map((r) => r.args).join("\n")
+    expect(runs).toContain("npm ci")
+    expect(runs).toContain("npm run build")
+    expect(pkg.scripts.build).toBeDefined()
+    expect(pkg.dependencies["@clawkerd/native"]).toBe("file:native")
+    expect(fs.existsSync(path.join(root, "native/binding.gyp"))).toBe(true)
+  })
+
+  it("links the clawkerd bin to the built entry point declared in package.json", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
+    const bin: string = pkg.bin.clawkerd
+    expect(all("RUN").some((r) => r.args.includes(`/opt/clawkerd/${bin} /usr/local/bin/clawkerd`))).toBe(true)
+    const source = bin.replace(/^dist\//, "src/").replace(/\.js$/, ".ts")
+    expect(fs.existsSync(path.join(root, source))).toBe(true)
+    expect(fs.readFileSync(path.join(root, source), "utf8").startsWith("#!/usr/bin/env node")).toBe(true)
+  })
+
+  it("runs clawkerd as root PID 1 with exec-form ENTRYPOINT, SIGTERM, port 7700 and the ready-file HEALTHCHECK", () => {
+    const runtime = stages().at(-1)!
+    const op = (name: string) => runtime.filter((i) => i.op === name)
+    expect(op("ENTRYPOINT").map((e) => JSON.parse(e.args))).toEqual([["clawkerd"]])
+    expect(op("STOPSIGNAL").map((s) => s.args)).toEqual(["SIGTERM"])
+    expect(op("EXPOSE").map((s) => s.args)).toEqual(["7700"])
+    expect(op("USER").map((s) => s.args)).toEqual(["root"])
+    const health = op("HEALTHCHECK").map((h) => h.args)
+    expect(health).toHaveLength(1)
+    expect(health[0]).toContain(DEFAULT_READY_FILE)
+    expect(JSON.parse(health[0]!.slice(health[0]!.indexOf("CMD ") + 4))).toEqual(["test", "-f", DEFAULT_READY_FILE])
+  })
+
+  it("creates the clawker user and the spec's directories with their modes", () => {
+    const runs = stages().at(-1)!.filter((i) => i.op === "RUN").map((r) => r.args).join("\n")
+    expect(runs).toMatch(/useradd .*--home-dir \/home\/clawker .*clawker/)
+    expect(runs).toContain(`install -d -m 0700 -o root -g root /run/clawker ${DEFAULT_BOOTSTRAP_DIR}`)
+    expect(runs).toMatch(/install -d -m 0700 -o root -g root \/var\/lib\/clawker/)
+    expect(runs).toMatch(/install -d -m 07[0-5]0 -o root -g root \/var\/log\/clawker/)
+    expect(runs).toMatch(/install -d -m 0755 -o root -g root \/var\/run\/clawker/)
+  })
+})
