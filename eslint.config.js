@@ -2,7 +2,7 @@ import effect from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["dist/**", "src/gen/**", "native/build/**", "node_modules/**", "bench/results/**"] },
+  { ignores: ["dist/**", "src/gen/**", "native/**", "node_modules/**", "bench/results/**"] },
   ...tseslint.configs.recommended,
   {
     plugins: { "@effect": effect },
