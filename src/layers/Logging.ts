@@ -5,8 +5,11 @@ import { createStream, type RotatingFileStream } from "rotating-file-stream"
 import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_ROTATE_SIZE } from "../domain/constants.js"
 import type { LoggingSettings } from "../services/DaemonConfig.js"
 
-/** Renders values that JSON cannot, without ever expanding a secret or a payload. */
-const replacer = (_key: string, value: unknown): unknown => {
+/**
+ * Renders values that JSON cannot, without ever expanding a secret or a payload. Runs before
+ * JSON.stringify so Duration's own toJSON does not win.
+ */
+const plain = (value: unknown): unknown => {
   if (typeof value === "bigint") return value.toString()
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`
   if (Duration.isDuration(value)) return `${Duration.toMillis(value)}ms`
@@ -41,14 +44,14 @@ export const jsonLogger = (settings: LoggingSettings, write: (line: string) => v
       project: settings.project
     }
     for (const [key, value] of HashMap.toEntries(annotations)) {
-      if (!(key in record)) record[key] = value
+      if (!(key in record)) record[key] = plain(value)
     }
     const detail = Predicate.isString(first) ? rest : parts
     if (detail.length > 0) record.detail = detail
     if (!Cause.isEmpty(cause)) record.cause = Cause.pretty(cause, { renderErrorCause: true })
     let line: string
     try {
-      line = JSON.stringify(record, replacer)
+      line = JSON.stringify(record, (_key, value) => plain(value))
     } catch {
       line = JSON.stringify({ time: record.time, level: record.level, event: record.event, unserializable: true })
     }

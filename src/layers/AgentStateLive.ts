@@ -1,0 +1,41 @@
+import { Effect, Layer, Ref } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import * as Log from "../domain/log.js"
+import { AgentState } from "../services/AgentState.js"
+import { DaemonConfig } from "../services/DaemonConfig.js"
+
+const reason = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+/** AgentState over a marker file path; a sibling daemon can pass its own. */
+export const makeAgentState = (marker: string) =>
+  Effect.gen(function*() {
+    const cmdRunning = yield* Ref.make(false)
+    const initialized = Effect.tryPromise(() => fs.stat(marker)).pipe(
+      Effect.as(true),
+      Effect.orElseSucceed(() => false)
+    )
+    const markInitialized = Effect.gen(function*() {
+      const dir = path.dirname(marker)
+      // A failed marker costs a re-run of init after a restart, never the Session: log and go on.
+      yield* Effect.tryPromise(() => fs.mkdir(dir, { recursive: true, mode: 0o700 })).pipe(
+        Effect.catchAll((e) => Log.warn("agent_initialized_marker_mkdir_failed", { path: dir, error: reason(e.error) }))
+      )
+      yield* Effect.tryPromise(() => fs.writeFile(marker, "", { mode: 0o600 })).pipe(
+        Effect.catchAll((e) =>
+          Log.warn("agent_initialized_marker_write_failed", { path: marker, error: reason(e.error) })
+        )
+      )
+    })
+    return AgentState.of({
+      initialized,
+      cmdRunning: Ref.get(cmdRunning),
+      markInitialized,
+      markCmdRunning: Ref.set(cmdRunning, true)
+    })
+  })
+
+export const AgentStateLive: Layer.Layer<AgentState, never, DaemonConfig> = Layer.effect(
+  AgentState,
+  Effect.flatMap(DaemonConfig, (config) => makeAgentState(config.initMarker))
+)

@@ -1,0 +1,151 @@
+import type { ServerDuplexStream } from "@grpc/grpc-js"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Stream } from "effect"
+import { mirroredExitCode } from "../domain/exitCodes.js"
+import * as Log from "../domain/log.js"
+import { isTerminal } from "../domain/responses.js"
+import type { Command, Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { AgentState } from "../services/AgentState.js"
+import { ExitRequest } from "../services/ExitRequest.js"
+import { ProgressReporter } from "../services/ProgressReporter.js"
+import { Registrar } from "../services/Registrar.js"
+import type { PeerInfo } from "../services/SessionHandler.js"
+import { SessionHandler } from "../services/SessionHandler.js"
+import type { ResponseSink } from "../services/ShellExecutor.js"
+import { ShellExecutor } from "../services/ShellExecutor.js"
+import { Supervisor } from "../services/Supervisor.js"
+import { makeDispatcher } from "./session/dispatch.js"
+import { makeOutbound } from "./session/outbound.js"
+
+type Call = ServerDuplexStream<Command, Response>
+
+/** Hands one reply to grpc-js and waits until the transport took it, so a flush really means written. */
+const writeTo = (call: Call) => (response: Response) =>
+  Effect.async<void, Error>((resume) => {
+    call.write(response, (err?: Error | null) => resume(err ? Effect.fail(err) : Effect.void))
+  })
+
+const reason = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+/** Runs `effect` once; later callers wait for the first run to finish. */
+const once = (effect: Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const started = yield* Ref.make(false)
+    const finished = yield* Deferred.make<void>()
+    return Effect.gen(function*() {
+      if (yield* Ref.getAndSet(started, true)) return yield* Deferred.await(finished)
+      yield* Effect.ensuring(effect, Deferred.succeed(finished, undefined))
+    })
+  })
+
+/**
+ * Runs `effect` on its own fiber and waits for it: interrupting the caller (a command worker whose
+ * Session is going away) cannot cut it short. Only for bounded effects.
+ */
+const detached = (effect: Effect.Effect<void>) => Effect.flatMap(Effect.forkDaemon(effect), Fiber.join)
+
+export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
+  SessionHandler,
+  Effect.gen(function*() {
+    const executor = yield* Effect.serviceOption(ShellExecutor)
+    const state = yield* Effect.serviceOption(AgentState)
+    const registrar = yield* Effect.serviceOption(Registrar)
+    const supervisor = yield* Effect.serviceOption(Supervisor)
+    const progress = yield* Effect.serviceOption(ProgressReporter)
+    const exitRequest = yield* Effect.serviceOption(ExitRequest)
+    const muteProgress = Option.match(progress, { onNone: () => Effect.void, onSome: (p) => p.mute })
+
+    /** The init-step completion line belongs after the terminal reply was written, never before. */
+    const afterWrite = (response: Response) =>
+      Option.isSome(progress) && isTerminal(response)
+        ? progress.value.endStep(
+          response.commandId,
+          response.payload?.$case === "done" && response.payload.value.finalExitCode === 0
+        )
+        : Effect.void
+
+    const serve = (call: Call, peer: PeerInfo) =>
+      Effect.gen(function*() {
+        const peerCancelled = yield* Deferred.make<void>()
+        call.on("cancelled", () => Deferred.unsafeDone(peerCancelled, Exit.void))
+        // grpc-js may emit 'error' on a broken stream; the receiver sees it, this keeps it from throwing.
+        call.on("error", () => undefined)
+        const outbound = yield* makeOutbound(writeTo(call), afterWrite)
+        const shellSlot = yield* Ref.make<Option.Option<Effect.Effect<void>>>(Option.none())
+
+        const stop = yield* once(
+          Effect.gen(function*() {
+            const killAll = yield* Ref.get(shellSlot)
+            if (Option.isSome(killAll)) yield* killAll.value
+            yield* outbound.flush
+            yield* outbound.cancel
+          })
+        )
+
+        const sink: ResponseSink = {
+          send: outbound.send,
+          exitOnNonZero: (commandId, finalExitCode) =>
+            Effect.gen(function*() {
+              yield* stop
+              if (Option.isNone(exitRequest)) {
+                return yield* Log.warn("command_exit_on_non_zero_no_seam", { command_id: commandId })
+              }
+              yield* exitRequest.value.request(mirroredExitCode(finalExitCode))
+            }).pipe(detached)
+        }
+        const shell = Option.isSome(executor) ? Option.some(yield* executor.value.session(sink)) : Option.none()
+        if (Option.isSome(shell)) yield* Ref.set(shellSlot, Option.some(shell.value.killAll))
+
+        const scope = yield* Effect.scope
+        const dispatch = makeDispatcher({
+          send: outbound.send,
+          background: (effect) => Effect.asVoid(Effect.forkIn(effect, scope)),
+          shell,
+          state,
+          registrar,
+          supervisor,
+          progress
+        })
+
+        // destroyOnReturn false: the default iterator destroys the duplex at EOF, before our replies and status.
+        const commands = call.iterator({ destroyOnReturn: false }) as AsyncIterable<Command>
+        const received = yield* Stream.fromAsyncIterable(commands, (e) => e).pipe(
+          Stream.runForEach(dispatch),
+          Effect.either,
+          Effect.raceFirst(Effect.as(Deferred.await(peerCancelled), "cancelled" as const))
+        )
+        if (received === "cancelled") {
+          yield* Log.info("session_cancelled", { peer_cn: peer.cn })
+        } else if (received._tag === "Right") {
+          yield* Log.info("session_eof", { peer_cn: peer.cn })
+        } else if (yield* Deferred.isDone(peerCancelled)) {
+          yield* Log.info("session_recv_teardown", { error: reason(received.left) })
+        } else {
+          yield* Log.error("session_recv_failed", { error: reason(received.left) })
+        }
+        yield* stop
+        if (received !== "cancelled" && received._tag === "Right") call.end()
+      }).pipe(Effect.scoped)
+
+    return SessionHandler.of({
+      handle: (call, peer) =>
+        Effect.gen(function*() {
+          const startedAt = yield* Clock.currentTimeMillis
+          yield* Log.info("session_started", {
+            peer_cn: peer.cn,
+            peer_thumbprint: peer.thumbprint,
+            remote_address: peer.remoteAddress
+          })
+          yield* serve(call, peer).pipe(
+            Effect.catchAllDefect((defect) => Log.error("session_failed", { peer_cn: peer.cn, error: reason(defect) })),
+            Effect.ensuring(
+              Effect.gen(function*() {
+                yield* muteProgress
+                const endedAt = yield* Clock.currentTimeMillis
+                yield* Log.info("session_ended", { peer_cn: peer.cn, duration: Duration.millis(endedAt - startedAt) })
+              })
+            )
+          )
+        })
+    })
+  })
+)

@@ -1,0 +1,161 @@
+import type { Option } from "effect"
+import { Effect } from "effect"
+import * as Log from "../../domain/log.js"
+import * as R from "../../domain/responses.js"
+import type { Command, Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { AgentStateShape } from "../../services/AgentState.js"
+import type { ProgressReporterShape } from "../../services/ProgressReporter.js"
+import type { RegistrarShape } from "../../services/Registrar.js"
+import type { CommandRejected, ShellSession } from "../../services/ShellExecutor.js"
+import type { SupervisorShape } from "../../services/Supervisor.js"
+
+/**
+ * What one Session's dispatcher can reach. Every capability is optional so a sibling daemon can
+ * compose a subset; a missing one is answered with an Error (or RegisterDone) that names it.
+ */
+export interface SessionCapabilities {
+  readonly send: (response: Response) => Effect.Effect<void>
+  /** Runs an effect in the background for the Session's lifetime (interrupted when it ends). */
+  readonly background: (effect: Effect.Effect<void>) => Effect.Effect<void>
+  readonly shell: Option.Option<ShellSession>
+  readonly state: Option.Option<AgentStateShape>
+  readonly registrar: Option.Option<RegistrarShape>
+  readonly supervisor: Option.Option<SupervisorShape>
+  readonly progress: Option.Option<ProgressReporterShape>
+}
+
+type Payload = NonNullable<Command["payload"]>
+
+const invalid = (commandId: string, message: string) =>
+  R.error(commandId, ErrorCode.ERROR_CODE_INVALID_REQUEST, message)
+
+const defectText = (defect: unknown) => (defect instanceof Error ? defect.message : String(defect))
+
+const withOptional = <A>(capability: Option.Option<A>, use: (a: A) => Effect.Effect<void>) =>
+  capability._tag === "Some" ? use(capability.value) : Effect.void
+
+export const makeDispatcher = (caps: SessionCapabilities) => {
+  const { send } = caps
+  const progress = (use: (p: ProgressReporterShape) => Effect.Effect<void>) => withOptional(caps.progress, use)
+
+  const rejected = (commandId: string) => (e: CommandRejected) => send(R.error(commandId, e.code, e.message))
+
+  const viaShell = (
+    commandId: string,
+    kind: string,
+    use: (shell: ShellSession) => Effect.Effect<void, CommandRejected>
+  ) =>
+    caps.shell._tag === "Some"
+      ? Effect.catchTag(use(caps.shell.value), "CommandRejected", rejected(commandId))
+      : send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `${kind}: clawkerd has no shell executor wired`))
+
+  const hello = (commandId: string) =>
+    Effect.gen(function*() {
+      const state = caps.state
+      const initialized = state._tag === "Some" ? yield* state.value.initialized : false
+      const running = state._tag === "Some" ? yield* state.value.cmdRunning : false
+      yield* send(R.helloAck(commandId, initialized, running))
+    })
+
+  const agentInitialized = (commandId: string) =>
+    Effect.gen(function*() {
+      yield* withOptional(caps.state, (s) => s.markInitialized)
+      yield* Log.info("agent_initialized", { command_id: commandId })
+      yield* send(R.done(commandId, 0))
+    })
+
+  const agentReady = (commandId: string, defaultCmd: string) =>
+    Effect.gen(function*() {
+      if (caps.supervisor._tag === "None") {
+        yield* Log.error("agent_ready_unwired", { command_id: commandId })
+        return yield* send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, "agent_ready: spawn entry not wired"))
+      }
+      const supervisor = caps.supervisor.value
+      if (!(yield* supervisor.spawned)) yield* progress((p) => p.final)
+      const outcome = yield* Effect.either(supervisor.spawn(defaultCmd))
+      if (outcome._tag === "Left") {
+        yield* Log.error("agent_ready_spawn_failed", { command_id: commandId, error: outcome.left.message })
+        return yield* send(
+          R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: spawn: ${outcome.left.message}`)
+        )
+      }
+      yield* outcome.right === "spawned"
+        ? Log.info("agent_ready_spawned", { command_id: commandId })
+        : Log.info("agent_ready_already_spawned", { command_id: commandId })
+      yield* send(R.done(commandId, 0))
+    }).pipe(
+      Effect.catchAllDefect((defect) =>
+        Effect.zipRight(
+          Log.error("agent_ready_panic", { command_id: commandId, error: defectText(defect) }),
+          send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: panic: ${defectText(defect)}`))
+        )
+      )
+    )
+
+  const registerRequired = (commandId: string) => {
+    if (caps.registrar._tag === "None") {
+      return send(R.registerDone(commandId, false, "clawkerd has no register coordinator wired"))
+    }
+    const registrar = caps.registrar.value
+    return caps.background(
+      registrar.register.pipe(
+        Effect.catchAllDefect((defect) =>
+          Effect.as(Log.error("register_panic", { command_id: commandId, error: defectText(defect) }), {
+            ok: false,
+            error: `register panic: ${defectText(defect)}`
+          })
+        ),
+        Effect.flatMap((outcome) => send(R.registerDone(commandId, outcome.ok, outcome.error)))
+      )
+    )
+  }
+
+  const route = (commandId: string, payload: Payload): Effect.Effect<void> => {
+    switch (payload.$case) {
+      case "hello":
+        return hello(commandId)
+      case "shell":
+        return Effect.zipRight(
+          progress((p) => p.startStep(commandId)),
+          viaShell(commandId, "shell", (s) => s.run(commandId, payload.value))
+        )
+      case "stdin":
+        return viaShell(commandId, "stdin", (s) => s.stdin(commandId, payload.value.data))
+      case "closeStdin":
+        return viaShell(commandId, "close_stdin", (s) => s.closeStdin(commandId))
+      case "signal":
+        return viaShell(commandId, "signal", (s) => s.signal(commandId, payload.value.signo))
+      case "registerRequired":
+        return registerRequired(commandId)
+      case "agentReady":
+        return agentReady(commandId, payload.value.defaultCmd)
+      case "agentInitialized":
+        return agentInitialized(commandId)
+    }
+  }
+
+  /** The spec's dispatch rules, checked in order; handles one Command inline. */
+  return (command: Command): Effect.Effect<void> => {
+    const { commandId, payload } = command
+    if (payload === undefined) {
+      return Effect.zipRight(
+        Log.warn("session_unknown_payload", { command_id: commandId }),
+        send(invalid(commandId, "unknown payload type <unset>"))
+      )
+    }
+    if (commandId === "" && payload.$case !== "hello") return send(invalid("", "command_id required"))
+    return route(commandId, payload).pipe(
+      Effect.catchAllDefect((defect) =>
+        Effect.zipRight(
+          Log.error("session_dispatch_failed", {
+            command_id: commandId,
+            payload_type: payload.$case,
+            error: defectText(defect)
+          }),
+          send(R.error(commandId, ErrorCode.ERROR_CODE_UNSPECIFIED, `internal error: ${defectText(defect)}`))
+        )
+      )
+    )
+  }
+}

@@ -1,0 +1,15 @@
+import { ConfigProvider, Effect, Layer } from "effect"
+import { loadDaemonConfig } from "../../src/layers/DaemonConfigLive.js"
+import { DaemonConfig } from "../../src/services/DaemonConfig.js"
+
+/** DaemonConfig parsed by the real config code from an environment map (agent dev, project demo). */
+export const configFrom = (env: Readonly<Record<string, string>>, userCmd: ReadonlyArray<string> = []) =>
+  Layer.effect(
+    DaemonConfig,
+    loadDaemonConfig(userCmd).pipe(
+      Effect.withConfigProvider(
+        ConfigProvider.fromMap(new Map(Object.entries({ CLAWKER_AGENT: "dev", CLAWKER_PROJECT: "demo", ...env })))
+      ),
+      Effect.orDie
+    )
+  )
