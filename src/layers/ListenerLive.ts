@@ -2,9 +2,11 @@ import * as grpc from "@grpc/grpc-js"
 import { Deferred, Effect, Exit, FiberSet, Layer, Redacted } from "effect"
 import type * as net from "node:net"
 import * as tls from "node:tls"
+import type { InboundFrame } from "../domain/commandFrame.js"
+import { decodeFrame } from "../domain/commandFrame.js"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
-import type { Command, Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ClawkerdServiceService } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { BootstrapStore } from "../services/BootstrapStore.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
@@ -47,8 +49,9 @@ export const ListenerLive: Layer.Layer<
     const run = yield* FiberSet.makeRuntime<never, void, never>()
 
     const grpcServer = new grpc.Server(GRPC_OPTIONS)
-    grpcServer.addService(ClawkerdServiceService, {
-      session: (call: grpc.ServerDuplexStream<Command, Response>) => {
+    const service = { session: { ...ClawkerdServiceService.session, requestDeserialize: decodeFrame } }
+    grpcServer.addService(service, {
+      session: (call: grpc.ServerDuplexStream<InboundFrame, Response>) => {
         // Defence in depth: the handshake already pinned the peer; check again per call.
         const cert = call.getAuthContext().sslPeerCertificate
         if (!isControlPlanePeer(cert)) {

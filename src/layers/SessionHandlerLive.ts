@@ -1,9 +1,10 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js"
 import { Clock, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Stream } from "effect"
+import type { InboundFrame } from "../domain/commandFrame.js"
 import { mirroredExitCode } from "../domain/exitCodes.js"
 import * as Log from "../domain/log.js"
 import { isTerminal } from "../domain/responses.js"
-import type { Command, Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { AgentState } from "../services/AgentState.js"
 import { ExitRequest } from "../services/ExitRequest.js"
 import { ProgressReporter } from "../services/ProgressReporter.js"
@@ -16,7 +17,7 @@ import { Supervisor } from "../services/Supervisor.js"
 import { makeDispatcher } from "./session/dispatch.js"
 import { makeOutbound } from "./session/outbound.js"
 
-type Call = ServerDuplexStream<Command, Response>
+type Call = ServerDuplexStream<InboundFrame, Response>
 
 /** Hands one reply to grpc-js and waits until the transport took it, so a flush really means written. */
 const writeTo = (call: Call) => (response: Response) =>
@@ -72,8 +73,10 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
         const outbound = yield* makeOutbound(writeTo(call), afterWrite)
         const shellSlot = yield* Ref.make<Option.Option<Effect.Effect<void>>>(Option.none())
 
+        const stopping = yield* Ref.make(false)
         const stop = yield* once(
           Effect.gen(function*() {
+            yield* Ref.set(stopping, true)
             const killAll = yield* Ref.get(shellSlot)
             if (Option.isSome(killAll)) yield* killAll.value
             yield* outbound.flush
@@ -85,6 +88,11 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
           send: outbound.send,
           exitOnNonZero: (commandId, finalExitCode) =>
             Effect.gen(function*() {
+              // A command the Session's own Stop killed did not fail its step: the CP went away, and a
+              // reconnecting CP re-runs init. Only a command that ended by itself may end the daemon.
+              if (yield* Ref.get(stopping)) {
+                return yield* Log.info("command_exit_on_non_zero_ignored_on_teardown", { command_id: commandId })
+              }
               yield* stop
               if (Option.isNone(exitRequest)) {
                 return yield* Log.warn("command_exit_on_non_zero_no_seam", { command_id: commandId })
@@ -107,7 +115,7 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
         })
 
         // destroyOnReturn false: the default iterator destroys the duplex at EOF, before our replies and status.
-        const commands = call.iterator({ destroyOnReturn: false }) as AsyncIterable<Command>
+        const commands = call.iterator({ destroyOnReturn: false }) as AsyncIterable<InboundFrame>
         const received = yield* Stream.fromAsyncIterable(commands, (e) => e).pipe(
           Stream.runForEach(dispatch),
           Effect.either,

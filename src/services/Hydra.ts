@@ -2,6 +2,8 @@ import type { Effect, Redacted } from "effect"
 import { Context, Data } from "effect"
 
 export type HydraFailure =
+  /** CLAWKER_CP_HYDRA_URL is not set. */
+  | "not_configured"
   | "expired_assertion"
   | "not_reached"
   | "timeout"

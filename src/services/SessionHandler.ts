@@ -1,7 +1,8 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js"
 import type { Effect } from "effect"
 import { Context } from "effect"
-import type { Command, Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { InboundFrame } from "../domain/commandFrame.js"
+import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 
 /** The TLS peer of a Session, for the audit log. */
 export interface PeerInfo {
@@ -13,7 +14,7 @@ export interface PeerInfo {
 
 /** Serves one Session stream until it ends; never fails: a broken Session ends only itself. */
 export interface SessionHandlerShape {
-  readonly handle: (call: ServerDuplexStream<Command, Response>, peer: PeerInfo) => Effect.Effect<void>
+  readonly handle: (call: ServerDuplexStream<InboundFrame, Response>, peer: PeerInfo) => Effect.Effect<void>
 }
 
 export class SessionHandler extends Context.Tag("clawkerd/SessionHandler")<SessionHandler, SessionHandlerShape>() {}

@@ -1,6 +1,10 @@
+import * as grpc from "@grpc/grpc-js"
 import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as C from "../../src/devkit/commands.js"
+import { CpSession } from "../../src/devkit/cpClient.js"
+import type { Command, Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { ClawkerdServiceService } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import type { ListenerRig } from "../support/listenerRig.js"
 import { startListenerRig } from "../support/listenerRig.js"
@@ -111,5 +115,44 @@ describe("Session over real mTLS", () => {
     expect((await again.request(C.hello("y"))).payload?.$case).toBe("helloAck")
     again.close()
     await again.ended
+  })
+
+  it("a malformed frame is answered and logged; the Session, a concurrent one and the listener carry on", async () => {
+    const good = rig.session()
+    expect((await good.request(C.hello("g1"))).payload?.$case).toBe("helloAck")
+    const Garbled = grpc.makeGenericClientConstructor(
+      {
+        session: {
+          ...ClawkerdServiceService.session,
+          requestSerialize: () => Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])
+        }
+      },
+      "Garbled"
+    )
+    const client = new Garbled(
+      rig.address,
+      grpc.credentials.createSsl(
+        Buffer.from(rig.fx.deployment.ca.certPem),
+        Buffer.from(rig.fx.deployment.cpClient.keyPem),
+        Buffer.from(rig.fx.deployment.cpClient.certPem),
+        { checkServerIdentity: () => undefined }
+      )
+    )
+    const bad = new CpSession(
+      (client as unknown as { session(): grpc.ClientDuplexStream<Command, Response> }).session()
+    )
+    bad.send(C.hello("b1"))
+    const reply = await bad.next("")
+    expect(reply.payload).toMatchObject({ $case: "error", value: { code: ErrorCode.ERROR_CODE_INVALID_REQUEST } })
+    expect(reply.payload?.$case === "error" && reply.payload.value.message).toMatch(/^malformed command frame: /)
+    expect(rig.logs.events("session_frame_malformed")).toMatchObject([{ bytes: 6 }])
+    bad.send(C.hello("b2"))
+    expect((await bad.next("")).payload?.$case).toBe("error")
+    bad.close()
+    await bad.ended
+    client.close()
+    expect((await good.request(C.hello("g2"))).payload?.$case).toBe("helloAck")
+    good.close()
+    await good.ended
   })
 })

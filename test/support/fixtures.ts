@@ -1,14 +1,26 @@
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { AssertionSigner } from "../../src/devkit/assertion.js"
 import { mintAssertion, newAssertionSigner } from "../../src/devkit/assertion.js"
 import { writeBootstrapDir } from "../../src/devkit/bootstrapDir.js"
+import type { Deployment } from "../../src/devkit/pki.js"
 import { mintDeployment } from "../../src/devkit/pki.js"
 
 export const tempDir = (prefix = "clawkerd-test-") => fs.mkdtemp(path.join(os.tmpdir(), prefix))
 
+export interface BootstrapFixture {
+  readonly root: string
+  readonly dir: string
+  readonly deployment: Deployment
+  readonly signer: AssertionSigner
+  readonly assertion: string
+}
+
 /** A deployment's certificates plus a bootstrap directory holding them and a fresh assertion. */
-export const bootstrapFixture = async (tokenEndpoint = "https://clawker-controlplane:4444/oauth2/token") => {
+export const bootstrapFixture = async (
+  tokenEndpoint = "https://clawker-controlplane:4444/oauth2/token"
+): Promise<BootstrapFixture> => {
   const root = await tempDir()
   const dir = path.join(root, "bootstrap")
   const deployment = await mintDeployment()

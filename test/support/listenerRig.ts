@@ -1,4 +1,7 @@
 import type { Effect, Layer } from "effect"
+import type { AgentState } from "../../src/services/AgentState.js"
+import type { BootstrapStore } from "../../src/services/BootstrapStore.js"
+import type { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { Layer as L, ManagedRuntime } from "effect"
 import * as path from "node:path"
 import type { ClientCredentials, ConnectOptions } from "../../src/devkit/cpClient.js"
@@ -9,21 +12,24 @@ import { ListenerLive } from "../../src/layers/ListenerLive.js"
 import { SessionHandlerLive } from "../../src/layers/SessionHandlerLive.js"
 import { Listener } from "../../src/services/Listener.js"
 import { configFrom } from "./config.js"
+import type { BootstrapFixture } from "./fixtures.js"
 import { bootstrapFixture } from "./fixtures.js"
 import { captureLogs } from "./logs.js"
 
-export interface ListenerRigOptions {
-  /** Extra capabilities for the SessionHandler (ShellExecutor, Registrar, Supervisor, ...). */
-  readonly capabilities?: Layer.Layer<never>
+export interface ListenerRigOptions<ROut> {
+  /** Extra capabilities for the SessionHandler (ShellExecutor, Registrar, Supervisor, ...), also reachable by the test. */
+  readonly capabilities?: Layer.Layer<ROut, never, DaemonConfig | AgentState | BootstrapStore>
   readonly env?: Readonly<Record<string, string>>
+  /** Certificates and bootstrap directory to serve with; a fresh fixture by default. */
+  readonly fixture?: BootstrapFixture
 }
 
 /**
  * The real listener + SessionHandler + AgentState on 127.0.0.1 with minted certificates, and a way
  * to open CP Sessions against it.
  */
-export const startListenerRig = async (options: ListenerRigOptions = {}) => {
-  const fx = await bootstrapFixture()
+export const startListenerRig = async <ROut = never>(options: ListenerRigOptions<ROut> = {}) => {
+  const fx = options.fixture ?? (await bootstrapFixture())
   const logs = captureLogs()
   const initMarker = path.join(fx.root, "state", "agent-initialized")
   const config = configFrom({
@@ -33,12 +39,11 @@ export const startListenerRig = async (options: ListenerRigOptions = {}) => {
     CLAWKERD_LOG_DIR: fx.root,
     ...options.env
   })
-  const handler = SessionHandlerLive.pipe(L.provide(options.capabilities ?? L.empty))
+  const base = L.mergeAll(AgentStateLive, BootstrapStoreFromDir(fx.dir)).pipe(L.provideMerge(config))
+  const capabilities = (options.capabilities ?? (L.empty as Layer.Layer<ROut>)).pipe(L.provideMerge(base))
   const layer = ListenerLive.pipe(
-    L.provide(handler),
-    L.provide(BootstrapStoreFromDir(fx.dir)),
-    L.provideMerge(AgentStateLive),
-    L.provideMerge(config),
+    L.provide(SessionHandlerLive),
+    L.provideMerge(capabilities),
     L.provideMerge(logs.layer)
   )
   const runtime = ManagedRuntime.make(layer)
@@ -58,7 +63,8 @@ export const startListenerRig = async (options: ListenerRigOptions = {}) => {
     port: listener.address.port,
     runtime,
     session,
-    run: <A, E>(effect: Effect.Effect<A, E, never>) => runtime.runPromise(effect),
+    run: <A, E>(effect: Effect.Effect<A, E, ROut | AgentState | DaemonConfig | BootstrapStore>) =>
+      runtime.runPromise(effect),
     close: async () => {
       for (const c of clients) c.close()
       await runtime.dispose()
@@ -66,10 +72,10 @@ export const startListenerRig = async (options: ListenerRigOptions = {}) => {
   }
 }
 
-export const cpCredentials = (fx: Awaited<ReturnType<typeof bootstrapFixture>>): ClientCredentials => ({
+export const cpCredentials = (fx: BootstrapFixture): ClientCredentials => ({
   caPem: fx.deployment.ca.certPem,
   certPem: fx.deployment.cpClient.certPem,
   keyPem: fx.deployment.cpClient.keyPem
 })
 
-export type ListenerRig = Awaited<ReturnType<typeof startListenerRig>>
+export type ListenerRig<ROut = never> = Awaited<ReturnType<typeof startListenerRig<ROut>>>

@@ -1,5 +1,7 @@
 import type { Option } from "effect"
 import { Effect } from "effect"
+import type { InboundFrame } from "../../domain/commandFrame.js"
+import { isMalformed } from "../../domain/commandFrame.js"
 import * as Log from "../../domain/log.js"
 import * as R from "../../domain/responses.js"
 import type { Command, Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
@@ -136,8 +138,14 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
   }
 
   /** The spec's dispatch rules, checked in order; handles one Command inline. */
-  return (command: Command): Effect.Effect<void> => {
-    const { commandId, payload } = command
+  return (frame: InboundFrame): Effect.Effect<void> => {
+    if (isMalformed(frame)) {
+      return Effect.zipRight(
+        Log.warn("session_frame_malformed", { reason: frame.reason, bytes: frame.bytes }),
+        send(invalid("", `malformed command frame: ${frame.reason}`))
+      )
+    }
+    const { commandId, payload } = frame
     if (payload === undefined) {
       return Effect.zipRight(
         Log.warn("session_unknown_payload", { command_id: commandId }),

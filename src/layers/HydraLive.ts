@@ -1,0 +1,195 @@
+import { Clock, Duration, Effect, Layer, Option, Redacted, Ref } from "effect"
+import { decodeJwt } from "jose"
+import { Agent, buildConnector, request } from "undici"
+import type { Dispatcher } from "undici"
+import { CLIENT_ASSERTION_TYPE, CONTROL_PLANE_CN, REGISTER_SCOPE } from "../domain/constants.js"
+import * as Log from "../domain/log.js"
+import { BootstrapStore } from "../services/BootstrapStore.js"
+import { DaemonConfig } from "../services/DaemonConfig.js"
+import type { HydraShape } from "../services/Hydra.js"
+import { Hydra, HydraError } from "../services/Hydra.js"
+import { describeError, excerpt } from "./registerText.js"
+
+const EXCHANGE_TIMEOUT = Duration.seconds(10)
+/** A token response is a few hundred bytes; anything past this is not one. */
+const BODY_LIMIT = 64 * 1024
+
+/** `<base without trailing />/oauth2/token`, exactly the spec's construction. */
+export const tokenEndpointOf = (base: URL): URL => new URL(`${base.href.replace(/\/+$/, "")}/oauth2/token`)
+
+/** The endpoint without any userinfo or query, fit for a log line. */
+const loggable = (url: URL): string => `${url.origin}${url.pathname}`
+
+/**
+ * TLS 1.3, the bootstrap CA as the only trust root, and the CP's constant name for both SNI and the
+ * certificate check whatever host the URL names (undici would otherwise take the URL's host).
+ */
+const dispatcherFor = (caPem: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const connector = buildConnector({ ca: caPem, minVersion: "TLSv1.3", rejectUnauthorized: true })
+      return new Agent({
+        connect: (options, callback) => connector({ ...options, servername: CONTROL_PLANE_CN }, callback)
+      })
+    }),
+    (agent) => Effect.promise(() => agent.destroy().catch(() => undefined))
+  )
+
+const failure = (kind: HydraError["kind"], consumed: boolean, message: string, status?: number) =>
+  new HydraError({ kind, consumed, message, ...(status === undefined ? {} : { status }) })
+
+/** Reads at most BODY_LIMIT bytes; a longer body is cut there (the socket is closed with the dispatcher). */
+const readBody = (body: Dispatcher.ResponseData["body"]) =>
+  Effect.tryPromise(async () => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    for await (const chunk of body) {
+      const buffer = Buffer.from(chunk as Uint8Array)
+      chunks.push(buffer)
+      size += buffer.length
+      if (size >= BODY_LIMIT) break
+    }
+    return Buffer.concat(chunks).subarray(0, BODY_LIMIT).toString("utf8")
+  })
+
+interface TokenResponse {
+  readonly token: Redacted.Redacted<string>
+  readonly expiresIn: number | undefined
+}
+
+/**
+ * Checks a 200 answer. Nothing of a 200 body ever goes into a message: it may hold a token.
+ */
+const parseTokenResponse = (text: string): TokenResponse | HydraError => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return failure("bad_json", true, `hydra returned 200 with a body that is not JSON (${text.length} bytes)`, 200)
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return failure("bad_json", true, "hydra returned 200 with JSON that is not an object", 200)
+  }
+  const { access_token: accessToken, expires_in: expiresIn, token_type: tokenType } = json as Record<string, unknown>
+  if (typeof accessToken !== "string" || accessToken === "") {
+    return failure("empty_token", true, "hydra returned 200 without an access_token", 200)
+  }
+  if (tokenType !== undefined && tokenType !== "" && String(tokenType).toLowerCase() !== "bearer") {
+    return failure(
+      "bad_token_type",
+      true,
+      `hydra returned token_type "${excerpt(String(tokenType), 32)}", not Bearer`,
+      200
+    )
+  }
+  return { token: Redacted.make(accessToken), expiresIn: typeof expiresIn === "number" ? expiresIn : undefined }
+}
+
+/** `exp` of the assertion in seconds, when it has a numeric one; Hydra judges everything else. */
+const expiryOf = (assertion: Redacted.Redacted<string>): number | undefined => {
+  try {
+    const { exp } = decodeJwt(Redacted.value(assertion))
+    return typeof exp === "number" ? exp : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const checkNotExpired = (assertion: Redacted.Redacted<string>) =>
+  Effect.gen(function*() {
+    const exp = expiryOf(assertion)
+    const now = yield* Clock.currentTimeMillis
+    if (exp !== undefined && exp * 1000 <= now) {
+      return yield* failure(
+        "expired_assertion",
+        false,
+        `the client assertion expired at ${new Date(exp * 1000).toISOString()}; not sent (a fresh one is needed)`
+      )
+    }
+  })
+
+export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraShape => {
+  const exchangeAt = (endpoint: URL, assertion: Redacted.Redacted<string>) =>
+    Effect.gen(function*() {
+      yield* checkNotExpired(assertion)
+      yield* Log.info("token_exchange_attempt", { url: loggable(endpoint) })
+      const answered = yield* Ref.make(false)
+      const send = Effect.scoped(Effect.gen(function*() {
+        const dispatcher = yield* dispatcherFor(caPem)
+        const form = new URLSearchParams({
+          grant_type: "client_credentials",
+          client_assertion_type: CLIENT_ASSERTION_TYPE,
+          client_assertion: Redacted.value(assertion),
+          scope: REGISTER_SCOPE
+        })
+        const response = yield* Effect.tryPromise({
+          try: (signal) =>
+            request(endpoint, {
+              method: "POST",
+              headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+              body: form.toString(),
+              dispatcher,
+              signal
+            }),
+          catch: (e) => failure("not_reached", false, `POST ${loggable(endpoint)}: ${describeError(e)}`)
+        })
+        yield* Ref.set(answered, true)
+        const status = response.statusCode
+        const text = yield* readBody(response.body).pipe(
+          Effect.mapError((e) =>
+            failure(
+              status === 200 ? "bad_json" : "http_status",
+              true,
+              `hydra returned ${status}, then the body failed: ${describeError(e.error)}`,
+              status
+            )
+          )
+        )
+        if (status !== 200) {
+          return yield* failure("http_status", true, `hydra returned ${status}: ${excerpt(text)}`, status)
+        }
+        const parsed = parseTokenResponse(text)
+        return parsed instanceof HydraError ? yield* parsed : parsed
+      }))
+      const result = yield* send.pipe(
+        Effect.timeout(EXCHANGE_TIMEOUT),
+        Effect.catchTag("TimeoutException", () =>
+          Effect.flatMap(Ref.get(answered), (consumed) =>
+            failure(
+              "timeout",
+              consumed,
+              `no ${consumed ? "complete answer" : "answer"} from ${loggable(endpoint)} within ${
+                Duration.format(EXCHANGE_TIMEOUT)
+              }`
+            )))
+      )
+      yield* Log.info("token_acquired", result.expiresIn === undefined ? {} : { expires_in: result.expiresIn })
+      return result.token
+    })
+
+  return {
+    exchange: (assertion) =>
+      Option.match(hydraUrl, {
+        onNone: () => failure("not_configured", false, "CLAWKER_CP_HYDRA_URL is not set"),
+        onSome: (base) => exchangeAt(tokenEndpointOf(base), assertion)
+      }).pipe(
+        Effect.tapError((e) =>
+          Log.warn("token_exchange_failed", {
+            kind: e.kind,
+            assertion_consumed: e.consumed,
+            ...(e.status === undefined ? {} : { status: e.status })
+          })
+        )
+      )
+  }
+}
+
+/** Hydra from the daemon's config (the URL) and bootstrap material (the CA). */
+export const HydraLive: Layer.Layer<Hydra, never, DaemonConfig | BootstrapStore> = Layer.effect(
+  Hydra,
+  Effect.gen(function*() {
+    const config = yield* DaemonConfig
+    const bootstrap = yield* BootstrapStore
+    return makeHydra(bootstrap.caPem, config.hydraUrl)
+  })
+)

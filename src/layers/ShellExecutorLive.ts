@@ -1,0 +1,131 @@
+import type { Scope } from "effect"
+import { Effect, FiberSet, Layer, Option } from "effect"
+import { mirroredExitCode } from "../domain/exitCodes.js"
+import * as Log from "../domain/log.js"
+import { shellCommandProblem } from "../domain/shellCommand.js"
+import { signoProblem } from "../domain/signals.js"
+import type { Response, ShellCommand } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { ErrorCode } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { ProcessRegistry } from "../services/ProcessRegistry.js"
+import { ProgressReporter } from "../services/ProgressReporter.js"
+import type { ResponseSink, ShellSession } from "../services/ShellExecutor.js"
+import { CommandRejected, ShellExecutor } from "../services/ShellExecutor.js"
+import { errorText } from "./shell/errors.js"
+import { runCommand } from "./shell/pipeline.js"
+import * as Reply from "./shell/replies.js"
+import type { RunningCommand } from "./shell/runningCommand.js"
+import { makeRunningCommand } from "./shell/runningCommand.js"
+
+const rejected = (code: ErrorCode, message: string) => Effect.fail(new CommandRejected({ code, message }))
+
+/**
+ * ShellCommand pipelines (spec session.md §5). Each Session gets its own running set; a command's
+ * worker lives in the Session's scope, so closing it kills and reaps whatever still runs.
+ * print_output echoes through the ProgressReporter when the daemon has one.
+ */
+export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistry> = Layer.scoped(
+  ShellExecutor,
+  Effect.gen(function*() {
+    const registry = yield* ProcessRegistry
+    const daemonReporter = yield* Effect.serviceOption(ProgressReporter)
+    // exit_on_non_zero stops the very Session whose scope owns the command's worker: it runs out here.
+    const daemonScope = yield* Effect.scope
+
+    const session = (sink: ResponseSink): Effect.Effect<ShellSession, never, Scope.Scope> =>
+      Effect.gen(function*() {
+        // The Session's own reporter when it has one, else the daemon's.
+        const reporter = Option.orElse(yield* Effect.serviceOption(ProgressReporter), () => daemonReporter)
+        const table = new Map<string, RunningCommand>()
+        const workers = yield* FiberSet.make()
+        const killAll = Effect.suspend(() =>
+          Effect.forEach(table.values(), (running) => running.kill, { discard: true })
+        )
+        // Added after the FiberSet, so it runs first: stages die before their workers are interrupted.
+        yield* Effect.addFinalizer(() => killAll)
+
+        const lookup = (commandId: string, verb: string) =>
+          Effect.suspend(() => {
+            const running = table.get(commandId)
+            return running
+              ? Effect.succeed(running)
+              : rejected(ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID, `${verb}: no running command with that id`)
+          })
+
+        const start = (
+          commandId: string,
+          command: ShellCommand,
+          restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+        ) =>
+          Effect.gen(function*() {
+            const running = yield* makeRunningCommand(commandId)
+            table.set(commandId, running)
+            let finished = false
+            const finish = (reply: Response | undefined) =>
+              Effect.suspend(() => {
+                if (finished) return Effect.void
+                finished = true
+                return (reply ? sink.send(reply) : Effect.void).pipe(
+                  Effect.ensuring(Effect.sync(() => table.get(commandId) === running && table.delete(commandId)))
+                )
+              })
+            const requestExit = (finalExitCode: number) =>
+              Log.info("command_exit_on_non_zero", {
+                command_id: commandId,
+                final_exit_code: finalExitCode,
+                mirrored_exit_code: mirroredExitCode(finalExitCode)
+              }).pipe(
+                Effect.zipRight(Effect.forkIn(
+                  sink.exitOnNonZero(commandId, finalExitCode).pipe(
+                    Effect.catchAllDefect((defect) =>
+                      Log.error("command_exit_on_non_zero_failed", { command_id: commandId, error: errorText(defect) })
+                    )
+                  ),
+                  daemonScope
+                )),
+                Effect.asVoid
+              )
+            // runCommand answers its own crashes; this catches one in the answering itself.
+            const worker = runCommand({ command, running, sink, registry, reporter, finish, requestExit }).pipe(
+              Effect.catchAllDefect((defect) =>
+                Log.error("shell_worker_crashed", { command_id: commandId, error: errorText(defect) }).pipe(
+                  Effect.zipRight(finish(Reply.crashed(commandId, defect))),
+                  Effect.catchAllDefect(() => Effect.void)
+                )
+              )
+            )
+            yield* FiberSet.run(workers, restore(worker))
+          })
+
+        const run = (commandId: string, command: ShellCommand): Effect.Effect<void, CommandRejected> =>
+          Effect.suspend(() => {
+            const problem = shellCommandProblem(command)
+            if (problem !== undefined) return rejected(ErrorCode.ERROR_CODE_INVALID_REQUEST, problem)
+            if (table.has(commandId)) {
+              return rejected(ErrorCode.ERROR_CODE_INVALID_REQUEST, "shell: command_id already in use")
+            }
+            // Registered and forked as one step: an id in the table always has a worker. The worker itself
+            // stays interruptible (a fork inherits the region it was forked in), so teardown can stop it.
+            return Effect.uninterruptibleMask((restore) => start(commandId, command, restore))
+          })
+
+        return {
+          run,
+          stdin: (commandId, data) =>
+            Effect.flatMap(lookup(commandId, "stdin"), (running) => running.feeder.offer(data)),
+          closeStdin: (commandId) =>
+            Effect.flatMap(lookup(commandId, "close_stdin"), (running) => running.feeder.close),
+          signal: (commandId, signo) =>
+            Effect.suspend(() => {
+              const problem = signoProblem(signo)
+              return problem !== undefined
+                ? rejected(ErrorCode.ERROR_CODE_INVALID_REQUEST, problem)
+                : Effect.flatMap(lookup(commandId, "signal"), (running) => running.signal(signo))
+            }),
+          killAll,
+          runningCount: Effect.sync(() => table.size)
+        }
+      })
+
+    return { session }
+  })
+)

@@ -1,0 +1,26 @@
+import { getSystemErrorMap } from "node:util"
+
+const CLOSED_PIPE_CODES = new Set([
+  "EPIPE",
+  "ECONNRESET",
+  "EBADF",
+  "ERR_STREAM_DESTROYED",
+  "ERR_STREAM_WRITE_AFTER_END",
+  "ERR_STREAM_PREMATURE_CLOSE"
+])
+
+const errorCode = (e: unknown): string | undefined => {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code
+  return typeof code === "string" ? code : undefined
+}
+
+/** The other end went away or our end is already closed: the spec treats these as an orderly end, not a failure. */
+export const isClosedPipe = (e: unknown): boolean => CLOSED_PIPE_CODES.has(errorCode(e) ?? "")
+
+/** strerror-style text for an errno error ("no such file or directory"), the message otherwise. */
+export const errorText = (e: unknown): string => {
+  const errno = (e as NodeJS.ErrnoException | undefined)?.errno
+  const described = typeof errno === "number" ? getSystemErrorMap().get(errno) : undefined
+  if (described !== undefined) return described[1]
+  return e instanceof Error ? e.message : String(e)
+}

@@ -1,0 +1,77 @@
+import type { Scope } from "effect"
+import { Data, Effect, Queue } from "effect"
+import * as net from "node:net"
+import { isClosedPipe } from "./errors.js"
+
+/** The largest read of the merged output, and so the largest OutputChunk (spec: 32 KiB). */
+export const OUTPUT_READ_SIZE = 32 * 1024
+
+export class DrainFailed extends Data.TaggedError("DrainFailed")<{ readonly cause: unknown }> {}
+
+type ReadEvent =
+  | { readonly _tag: "Chunk"; readonly data: Buffer }
+  | { readonly _tag: "Closed"; readonly error: unknown }
+
+export interface OutputReader {
+  /** Hands every read to `onChunk`, in order, until EOF. */
+  readonly drain: (onChunk: (data: Buffer) => Effect.Effect<void>) => Effect.Effect<void, DrainFailed>
+}
+
+/**
+ * The read end of the merged output pipe as a `net.Socket`: libuv's non-blocking pipe I/O on the event
+ * loop (a thread-pool `fs.read` would park a worker thread on every silent command). Reads land in one
+ * fixed 32 KiB buffer (`onread`), so one read is one chunk; returning false pauses reading until the
+ * chunk was handled, which backs a slow Session up into the children's writes instead of into memory.
+ *
+ * The socket owns `fd` from the moment it exists (`onOwned` then runs, in the same step) and closes it
+ * when the scope closes, never while a read is in flight.
+ */
+export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<OutputReader, DrainFailed, Scope.Scope> =>
+  Effect.gen(function*() {
+    const events = yield* Queue.unbounded<ReadEvent>()
+    let readError: unknown = undefined
+    const socket = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          // `onread` is a documented constructor option; @types/node 20 lists it under connect() only.
+          const options: net.SocketConstructorOpts & net.ConnectOpts = {
+            fd,
+            readable: true,
+            writable: false,
+            onread: {
+              buffer: Buffer.allocUnsafe(OUTPUT_READ_SIZE),
+              callback: (bytes: number, buf: Uint8Array) => {
+                Queue.unsafeOffer(events, { _tag: "Chunk", data: Buffer.from(buf.subarray(0, bytes)) })
+                return false
+              }
+            }
+          }
+          const socket = new net.Socket(options)
+          onOwned()
+          socket.on("error", (e) => {
+            readError = e
+          })
+          socket.on("close", () => Queue.unsafeOffer(events, { _tag: "Closed", error: readError }))
+          // Flowing mode, so EOF turns into 'end' and then 'close' even when nothing was ever read.
+          socket.resume()
+          return socket
+        },
+        catch: (cause) => new DrainFailed({ cause })
+      }),
+      (socket) => Effect.sync(() => socket.destroy())
+    )
+
+    const drain = (onChunk: (data: Buffer) => Effect.Effect<void>): Effect.Effect<void, DrainFailed> =>
+      Effect.gen(function*() {
+        while (true) {
+          const event = yield* Queue.take(events)
+          if (event._tag === "Closed") {
+            if (event.error === undefined || isClosedPipe(event.error)) return
+            return yield* new DrainFailed({ cause: event.error })
+          }
+          yield* onChunk(event.data)
+          socket.resume()
+        }
+      })
+    return { drain }
+  })

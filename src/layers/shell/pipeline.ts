@@ -1,0 +1,252 @@
+import type { Option } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber } from "effect"
+import type { StdioOptions } from "node:child_process"
+import * as Log from "../../domain/log.js"
+import type { StageStatus } from "../../domain/shellCommand.js"
+import { NO_STATUS } from "../../domain/shellCommand.js"
+import type { Response, ShellCommand } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { addon } from "../../platform/native.js"
+import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
+import type { ProgressReporterShape } from "../../services/ProgressReporter.js"
+import type { ResponseSink } from "../../services/ShellExecutor.js"
+import { errorText } from "./errors.js"
+import type { DrainFailed } from "./outputDrain.js"
+import { openOutput } from "./outputDrain.js"
+import type { PipeCloser } from "./pipeCloser.js"
+import { makePipeCloser } from "./pipeCloser.js"
+import * as Reply from "./replies.js"
+import type { RunningCommand } from "./runningCommand.js"
+import { ioFailure } from "./runningCommand.js"
+import type { Stage } from "./stage.js"
+import { spawnStage } from "./stage.js"
+import { streamWriter } from "./stdinFeeder.js"
+
+/**
+ * How long a torn-down command waits for its SIGKILLed stages to be reaped. SIGKILL cannot be caught,
+ * so only a process stuck in the kernel gets here; PID 1 must not hang on it.
+ */
+export const STAGE_REAP_WAIT = Duration.seconds(5)
+
+export type Outcome = "completed" | "spawn_failed" | "timeout" | "io_error" | "incomplete"
+
+/** How a command ended: its terminal reply and what the audit says about it. */
+interface Ending {
+  readonly reply: Response
+  readonly outcome: Outcome
+  /** The Done value; -1 for every other outcome. */
+  readonly finalExitCode: number
+}
+
+export interface CommandRun {
+  readonly command: ShellCommand
+  readonly running: RunningCommand
+  readonly sink: ResponseSink
+  readonly registry: ProcessRegistryShape
+  readonly reporter: Option.Option<ProgressReporterShape>
+  /**
+   * Hands the terminal reply to the sink (none when undefined: the Session is gone) and drops the id
+   * from the running set; only the first call counts.
+   */
+  readonly finish: (reply: Response | undefined) => Effect.Effect<void>
+  /** exit_on_non_zero fired: the Done is already with the sink. Must not run on the command's own fiber. */
+  readonly requestExit: (finalExitCode: number) => Effect.Effect<void>
+}
+
+/** The parent's copies of the pipe fds, each closed exactly once, whatever way the command ends. */
+const parentFds = (closer: PipeCloser) => {
+  const open = new Map<number, string>()
+  const pipe = (label: string) =>
+    Effect.try({
+      try: () => {
+        const [readFd, writeFd] = addon.pipe()
+        open.set(readFd, label).set(writeFd, label)
+        return { readFd, writeFd }
+      },
+      catch: (e) => `${label} pipe: ${errorText(e)}`
+    })
+  const close = (fd: number) =>
+    Effect.suspend(() => {
+      const label = open.get(fd)
+      open.delete(fd)
+      return label === undefined ? Effect.void : closer.close(fd, label)
+    })
+  /** The fd's new owner closes it. */
+  const handOver = (fd: number) => void open.delete(fd)
+  const closeAll = Effect.suspend(() => Effect.forEach([...open.keys()], close, { discard: true }))
+  return { pipe, close, handOver, closeAll }
+}
+
+/** Teardown for any ending: SIGKILL what still runs, close stage 0's stdin, wait until libuv reaped every stage. */
+const releaseStages = (running: RunningCommand) =>
+  Effect.gen(function*() {
+    yield* running.kill
+    running.stages[0]?.child.stdin?.destroy()
+    const reaped = yield* Effect.forEach(running.stages, (stage) => Deferred.await(stage.status), { discard: true })
+      .pipe(Effect.timeoutOption(STAGE_REAP_WAIT))
+    if (reaped._tag === "None") {
+      yield* Log.warn("shell_stage_reap_wait_timeout", {
+        command_id: running.id,
+        pids: running.stages.filter((stage) => !stage.exited()).map((stage) => stage.pid)
+      })
+    }
+  })
+
+/** One waiter per stage: its StageExit goes out as it exits. A crashing waiter still reports the stage. */
+const awaitStage = (run: CommandRun, stage: Stage): Effect.Effect<StageStatus> => {
+  const id = run.running.id
+  return Deferred.await(stage.status).pipe(
+    Effect.tap((status) => run.sink.send(Reply.stageExit(id, stage.index, status))),
+    Effect.catchAllDefect((defect) =>
+      Log.error("shell_stage_reaper_panic", { command_id: id, stage_index: stage.index, error: errorText(defect) })
+        .pipe(
+          Effect.zipRight(run.sink.send(Reply.stageExit(id, stage.index, NO_STATUS))),
+          Effect.as(NO_STATUS)
+        )
+    )
+  )
+}
+
+const spawnFailed = (run: CommandRun, message: string): Effect.Effect<Ending> =>
+  Effect.gen(function*() {
+    const reply = Reply.error(run.running.id, ErrorCode.ERROR_CODE_SPAWN_FAILED, message)
+    // Spec order: the Error is enqueued first, then the started stages are killed.
+    yield* run.finish(reply)
+    yield* run.running.kill
+    return { reply, outcome: "spawn_failed", finalExitCode: -1 }
+  })
+
+/** Everything from the pipes to the terminal check; every resource it takes is released when its scope closes. */
+const execute = (run: CommandRun, closer: PipeCloser) =>
+  Effect.gen(function*() {
+    const { command, running, sink } = run
+    const id = running.id
+    const last = command.stages.length - 1
+    yield* Effect.addFinalizer(() => releaseStages(running))
+    const fds = parentFds(closer)
+    yield* Effect.addFinalizer(() => fds.closeAll)
+
+    const pipes = yield* Effect.all({
+      links: Effect.forEach(command.stages.slice(0, last), (_, i) => fds.pipe(`stage[${i}] stdout`)),
+      output: fds.pipe("combined output")
+    }).pipe(Effect.either)
+    if (pipes._tag === "Left") return yield* spawnFailed(run, pipes.left)
+    const { links, output } = pipes.right
+
+    for (const [i, stage] of command.stages.entries()) {
+      const stdio: StdioOptions = [
+        i === 0 ? "pipe" : links[i - 1]!.readFd,
+        i === last ? output.writeFd : links[i]!.writeFd,
+        output.writeFd
+      ]
+      const started = yield* spawnStage(i, stage, stdio, run.registry).pipe(
+        Effect.tap(running.addStage),
+        Effect.either,
+        // A teardown must find every started stage in the running command, so nothing in between can stop.
+        Effect.uninterruptible
+      )
+      if (started._tag === "Left") return yield* spawnFailed(run, `stage[${i}] start: ${started.left.message}`)
+    }
+    // Only the children hold write ends now: EOF arrives when the last writer exits.
+    yield* Effect.forEach([output.writeFd, ...links.flatMap((l) => [l.readFd, l.writeFd])], fds.close, {
+      discard: true
+    })
+    yield* sink.send(Reply.started(id))
+
+    const timer = command.timeoutSeconds > 0
+      ? yield* Effect.fork(
+        Effect.sleep(Duration.seconds(command.timeoutSeconds)).pipe(
+          Effect.zipRight(running.fail({
+            code: ErrorCode.ERROR_CODE_TIMEOUT,
+            message: `pipeline killed after ${command.timeoutSeconds}s timeout`,
+            outcome: "timeout"
+          }))
+        )
+      )
+      : undefined
+    const stdin = running.stages[0]?.child.stdin
+    const feeder = stdin
+      ? yield* Effect.fork(
+        running.feeder.feed(streamWriter(stdin), command.initialStdin).pipe(
+          Effect.catchAll((e) => running.fail(ioFailure(e.message)))
+        )
+      )
+      : undefined
+    const echo = command.printOutput && run.reporter._tag === "Some" ? run.reporter.value.echo : undefined
+    const forward = (data: Buffer) =>
+      Effect.zipRight(echo ? echo(data) : Effect.void, sink.send(Reply.output(id, data)))
+    const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errorText(e.cause)}`))
+    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.either)
+    const drain = yield* Effect.fork(
+      reader._tag === "Right"
+        ? reader.right.drain(forward).pipe(Effect.catchAll(drainFailed))
+        : drainFailed(reader.left)
+    )
+
+    const waiters = yield* Effect.forEach(running.stages, (stage) => Effect.fork(awaitStage(run, stage)))
+    const statuses = yield* Effect.forEach(waiters, Fiber.join)
+    if (feeder) yield* Fiber.interrupt(feeder)
+    stdin?.destroy()
+    // No OutputChunk may follow the terminal reply.
+    yield* Fiber.join(drain)
+    if (timer) yield* Fiber.interrupt(timer)
+
+    const failure = running.failure()
+    if (failure) {
+      return { reply: Reply.error(id, failure.code, failure.message), outcome: failure.outcome, finalExitCode: -1 }
+    }
+    const finalExitCode = (statuses[last] ?? NO_STATUS).exitCode
+    return { reply: Reply.done(id, finalExitCode), outcome: "completed", finalExitCode } satisfies Ending
+  })
+
+/**
+ * A ShellCommand's worker: audit, pipeline, exactly one terminal reply, audit. A crash anywhere still
+ * kills and reaps the stages (scope release) and ends with an Error; an interruption (Session
+ * teardown) does the same without a reply, since nobody is left to read it.
+ */
+export const runCommand = (run: CommandRun): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const { command, running } = run
+    const id = running.id
+    const start = yield* Clock.currentTimeMillis
+    const closer = makePipeCloser(id)
+    const audit = (ending: Pick<Ending, "outcome" | "finalExitCode">) =>
+      Effect.gen(function*() {
+        yield* closer.report
+        const now = yield* Clock.currentTimeMillis
+        yield* Log.info("shell_command_done", {
+          command_id: id,
+          duration: `${now - start}ms`,
+          final_exit_code: ending.finalExitCode,
+          timed_out: ending.outcome === "timeout",
+          outcome: ending.outcome
+        })
+      })
+
+    for (const [stageIndex, stage] of command.stages.entries()) {
+      yield* Log.info("shell_command_started", {
+        command_id: id,
+        stage_index: stageIndex,
+        argv: stage.argv,
+        cwd: stage.cwd,
+        uid: stage.uid,
+        gid: stage.gid,
+        timeout_seconds: command.timeoutSeconds
+      })
+    }
+    const ending = yield* Effect.scoped(execute(run, closer)).pipe(
+      Effect.catchAllDefect((defect) =>
+        Log.error("shell_worker_crashed", { command_id: id, error: errorText(defect) }).pipe(
+          Effect.as<Ending>({ reply: Reply.crashed(id, defect), outcome: "incomplete", finalExitCode: -1 })
+        )
+      ),
+      Effect.onInterrupt(() =>
+        Effect.zipRight(run.finish(undefined), audit({ outcome: "incomplete", finalExitCode: -1 }))
+      )
+    )
+    yield* run.finish(ending.reply)
+    yield* audit(ending)
+    if (command.exitOnNonZero && ending.outcome === "completed" && ending.finalExitCode !== 0) {
+      yield* run.requestExit(ending.finalExitCode)
+    }
+  })

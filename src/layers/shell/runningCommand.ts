@@ -1,0 +1,91 @@
+import { Effect } from "effect"
+import { constants } from "node:os"
+import * as Log from "../../domain/log.js"
+import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { Stage } from "./stage.js"
+import { signalStage } from "./stage.js"
+import type { StdinFeeder } from "./stdinFeeder.js"
+import { makeStdinFeeder } from "./stdinFeeder.js"
+
+/** Why a started command ends with an Error instead of Done. */
+export interface Failure {
+  readonly code: ErrorCode
+  readonly message: string
+  readonly outcome: "timeout" | "io_error"
+}
+
+export const ioFailure = (message: string): Failure => ({
+  code: ErrorCode.ERROR_CODE_IO_ERROR,
+  message,
+  outcome: "io_error"
+})
+
+/** A command in its Session's running set: what Stdin/CloseStdin/Signal and teardown act on. */
+export interface RunningCommand {
+  readonly id: string
+  readonly feeder: StdinFeeder
+  readonly stages: ReadonlyArray<Stage>
+  /** A stage started after a kill is killed at once. */
+  readonly addStage: (stage: Stage) => Effect.Effect<void>
+  /** SIGKILL to every started stage that libuv has not reaped yet. */
+  readonly kill: Effect.Effect<void>
+  /** Records the command's terminal failure (the first one wins) and kills it. */
+  readonly fail: (failure: Failure) => Effect.Effect<void>
+  readonly failure: () => Failure | undefined
+  /** A Signal frame: silent on success, failures only logged. */
+  readonly signal: (signo: number) => Effect.Effect<void>
+}
+
+export const makeRunningCommand = (id: string): Effect.Effect<RunningCommand> =>
+  Effect.gen(function*() {
+    const stages: Array<Stage> = []
+    let killed = false
+    let failure: Failure | undefined = undefined
+
+    const killStage = (stage: Stage) => {
+      const delivery = signalStage(stage, constants.signals.SIGKILL)
+      return delivery._tag === "Failed"
+        ? Log.error("shell_kill_failed", { command_id: id, stage_index: stage.index, error: delivery.error })
+        : Effect.void
+    }
+    const kill = Effect.suspend(() => {
+      killed = true
+      return Effect.forEach(stages, killStage, { discard: true })
+    })
+    const fail = (f: Failure) =>
+      Effect.suspend(() => {
+        failure ??= f
+        return kill
+      })
+
+    const feeder = yield* makeStdinFeeder(id, (message) => fail(ioFailure(message)))
+
+    const signal = (signo: number) =>
+      Effect.forEach(stages, (stage) => {
+        const delivery = signalStage(stage, signo)
+        const fields = { command_id: id, stage_index: stage.index, signo }
+        switch (delivery._tag) {
+          case "Sent":
+            return Effect.void
+          case "AlreadyExited":
+            return Log.debug("session_signal_after_exit", fields)
+          case "Failed":
+            return Log.error("session_signal_forward_failed", { ...fields, error: delivery.error })
+        }
+      }, { discard: true })
+
+    return {
+      id,
+      feeder,
+      stages,
+      addStage: (stage) =>
+        Effect.suspend(() => {
+          stages.push(stage)
+          return killed ? killStage(stage) : Effect.void
+        }),
+      kill,
+      fail,
+      failure: () => failure,
+      signal
+    }
+  })

@@ -1,0 +1,130 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { randomBytes } from "node:crypto"
+import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { stdinOverflowMessage } from "../../src/layers/shell/stdinFeeder.js"
+import {
+  doneCode,
+  errorOf,
+  eventually,
+  inSession,
+  installLeakCheck,
+  payloadCase,
+  shell,
+  stage,
+  stageExits
+} from "./shellHarness.js"
+
+installLeakCheck()
+
+describe("ShellExecutor: stdin", () => {
+  it.live("cat round trip: initial_stdin, then Stdin frames, then CloseStdin", () => {
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* shells.run("cat", shell([stage(["cat"])], { initialStdin: Buffer.from("hello ") }))
+        yield* shells.stdin("cat", Buffer.from("wor"))
+        yield* shells.stdin("cat", Buffer.from("ld"))
+        yield* shells.closeStdin("cat")
+        expect(doneCode(yield* sink.terminal("cat"))).toBe(0)
+        expect(sink.output("cat").toString()).toBe("hello world")
+        expect(sink.of("cat").some((r) => payloadCase(r) === "error")).toBe(false)
+      })
+    )
+  })
+
+  it.live("cat with a large initial_stdin and an immediate CloseStdin: the output is the payload exactly", () => {
+    const payload = randomBytes(3 * 1024 * 1024 + 17)
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* shells.run("cat", shell([stage(["cat"])], { initialStdin: payload, timeoutSeconds: 30 }))
+        yield* shells.closeStdin("cat")
+        expect(doneCode(yield* sink.terminal("cat"))).toBe(0)
+        expect(sink.output("cat").equals(payload)).toBe(true)
+        expect(sink.of("cat").some((r) => payloadCase(r) === "error")).toBe(false)
+      })
+    )
+  })
+
+  it.live("CloseStdin is idempotent; a Stdin after it is INVALID_REQUEST", () => {
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* shells.run("cat", shell([stage(["cat"])]))
+        yield* shells.stdin("cat", Buffer.from("x"))
+        yield* shells.closeStdin("cat")
+        yield* shells.closeStdin("cat")
+        expect(yield* Effect.flip(shells.stdin("cat", Buffer.from("late")))).toMatchObject({
+          code: ErrorCode.ERROR_CODE_INVALID_REQUEST,
+          message: "stdin: already closed"
+        })
+        expect(doneCode(yield* sink.terminal("cat"))).toBe(0)
+        expect(sink.output("cat").toString()).toBe("x")
+      })
+    )
+  })
+
+  it.live("a stage ends without CloseStdin: reaping does not wait for it", () => {
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* shells.run("head", shell([stage(["head", "-c", "2"])], { initialStdin: Buffer.from("abcdef") }))
+        expect(doneCode(yield* sink.terminal("head"))).toBe(0)
+        expect(sink.output("head").toString()).toBe("ab")
+      })
+    )
+  })
+
+  it.live("a child that closes its stdin early: the rest of the input is dropped silently", () => {
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* shells.run(
+          "early",
+          shell([stage(["sh", "-c", "exec 0<&-; echo closed; sleep 0.2"])], { initialStdin: randomBytes(1024 * 1024) })
+        )
+        yield* sink.waitFor((r) => r.commandId === "early" && payloadCase(r) === "output")
+        for (let i = 0; i < 4; i++) yield* shells.stdin("early", randomBytes(256 * 1024))
+        yield* shells.closeStdin("early")
+        expect(doneCode(yield* sink.terminal("early"))).toBe(0)
+        expect(sink.of("early").filter((r) => payloadCase(r) === "error")).toEqual([])
+      })
+    )
+  })
+
+  it.live("a command that never reads its stdin: past the pending limit it is killed with one IO_ERROR", () => {
+    return inSession(({ shells, sink, logs }) =>
+      Effect.gen(function*() {
+        yield* shells.run("deaf", shell([stage(["sleep", "100"])]))
+        yield* sink.started("deaf")
+        for (let i = 0; i < 5; i++) yield* shells.stdin("deaf", Buffer.alloc(1024 * 1024, i))
+        const end = yield* sink.terminal("deaf")
+        expect(errorOf(end)).toEqual({ code: ErrorCode.ERROR_CODE_IO_ERROR, message: stdinOverflowMessage })
+        expect(stdinOverflowMessage).toContain("4 MiB")
+        expect(stageExits(sink.of("deaf"))).toEqual([{ stageIndex: 0, exitCode: -1, signo: 9 }])
+        expect(sink.of("deaf").filter((r) => payloadCase(r) === "error" || payloadCase(r) === "done")).toHaveLength(1)
+        yield* eventually(() => logs.events("shell_command_done").length === 1)
+        expect(logs.events("shell_command_done")).toMatchObject([{ outcome: "io_error", final_exit_code: -1 }])
+      })
+    )
+  })
+
+  it.live("Stdin and CloseStdin for an unknown or finished id: UNKNOWN_COMMAND_ID", () => {
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        expect(yield* Effect.flip(shells.stdin("ghost", Buffer.from("x")))).toMatchObject({
+          code: ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID,
+          message: "stdin: no running command with that id"
+        })
+        expect(yield* Effect.flip(shells.closeStdin("ghost"))).toMatchObject({
+          code: ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID,
+          message: "close_stdin: no running command with that id"
+        })
+        yield* shells.run("gone", shell([stage(["true"])]))
+        yield* sink.terminal("gone")
+        expect(yield* Effect.flip(shells.stdin("gone", Buffer.from("x")))).toMatchObject({
+          code: ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID
+        })
+        expect(yield* Effect.flip(shells.closeStdin("gone"))).toMatchObject({
+          code: ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID
+        })
+      })
+    )
+  })
+})
