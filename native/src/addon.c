@@ -93,6 +93,41 @@ static napi_value reap(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT): the pid of one child that has exited, without
+ * reaping it (0 when there is none). The caller decides whether that pid is its own to reap with
+ * reap(pid) or libuv's to leave alone; it costs one syscall per zombie instead of a /proc scan.
+ */
+static napi_value waitable_child(napi_env env, napi_callback_info info) {
+  (void)info;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  int r;
+  do r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT); while (r < 0 && errno == EINTR);
+  if (r < 0 && errno != ECHILD) return throw_errno(env, "waitid", errno);
+  return make_int(env, r < 0 ? 0 : si.si_pid);
+}
+
+/*
+ * SIGTTIN and SIGTTOU set to SIG_IGN. A Node listener is not the same thing: the tty driver lets a
+ * background process write (or tcsetpgrp) only when SIGTTOU is ignored or blocked. With a handler
+ * installed, or with the default action in a PID namespace's init (where the kernel drops it), the
+ * driver signals the group and restarts the call, forever. libuv resets both to SIG_DFL in every
+ * child it spawns, so the ignore never leaks to the user CMD or to shell stages.
+ */
+static napi_value ignore_tty_stops(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct sigaction ignore;
+  memset(&ignore, 0, sizeof ignore);
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  if (sigaction(SIGTTIN, &ignore, NULL) != 0) return throw_errno(env, "sigaction(SIGTTIN)", errno);
+  if (sigaction(SIGTTOU, &ignore, NULL) != 0) return throw_errno(env, "sigaction(SIGTTOU)", errno);
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
 /* pipe2(O_CLOEXEC): [readFd, writeFd]. Close-on-exec so no other child inherits an end by accident. */
 static napi_value make_pipe(napi_env env, napi_callback_info info) {
   (void)info;
@@ -141,6 +176,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
     {"reap", NULL, reap, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"waitableChild", NULL, waitable_child, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"ignoreTtyStops", NULL, ignore_tty_stops, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tcgetpgrp", NULL, tc_get_pgrp, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tcsetpgrp", NULL, tc_set_pgrp, NULL, NULL, NULL, napi_enumerable, NULL},

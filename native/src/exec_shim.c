@@ -26,10 +26,11 @@
 #define MAX_GROUPS 1024
 
 static int status_fd = -1;
+static const char *program = "";
 
 static void fail(const char *step, int err, int code) {
   if (status_fd >= 0) dprintf(status_fd, "%s:%d\n", step, err);
-  fprintf(stderr, "clawkerd-exec: %s: %s\n", step, strerror(err));
+  fprintf(stderr, "clawkerd-exec: %s \"%s\": %s\n", step, program, strerror(err));
   _exit(code);
 }
 
@@ -121,6 +122,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "clawkerd-exec: no program after --\n");
     return 125;
   }
+  program = argv[i];
   if (setpgid_flag && setpgid(0, 0) != 0) fail("setpgid", errno, 125);
   if (foreground) take_foreground();
   if (user != NULL) drop_privileges(user);

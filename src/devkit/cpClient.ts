@@ -13,7 +13,6 @@ export interface ClientCredentials {
 export interface ConnectOptions {
   /** When set, the agent leaf's CN must equal it; otherwise any leaf chained to the CA is accepted. */
   readonly agentCn?: string
-  readonly minTls?: "TLSv1.2" | "TLSv1.3"
 }
 
 /** A ClawkerdService client over mTLS. Agent leaves carry no DNS name; identity is the chain (and CN). */
@@ -31,7 +30,11 @@ export const connect = (address: string, credentials: ClientCredentials, options
             : new Error(`agent CN ${String(cert.subject.CN)} is not ${options.agentCn}`)
       }
     ),
-    { "grpc.max_receive_message_length": 64 * 1024 * 1024 }
+    {
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+      // Agents are dialled by IP; SNI must be a name (RFC 6066), and the identity check above ignores it.
+      "grpc.ssl_target_name_override": options.agentCn ?? "clawkerd"
+    }
   )
 
 const TERMINAL = new Set(["done", "error", "registerDone", "helloAck"])

@@ -1,9 +1,10 @@
 import * as grpc from "@grpc/grpc-js"
-import { Deferred, Effect, Exit, FiberSet, Layer, Redacted } from "effect"
+import { Deferred, Duration, Effect, Exit, FiberSet, Layer, Redacted } from "effect"
 import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { InboundFrame } from "../domain/commandFrame.js"
 import { decodeFrame } from "../domain/commandFrame.js"
+import { waitAtMost } from "../domain/fibers.js"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
@@ -16,6 +17,8 @@ import { checkVerifiedPeer, isControlPlanePeer, peerInfo, reasonOfHandshakeError
 
 /** Largest Command accepted; a bigger one fails its Session with RESOURCE_EXHAUSTED (documented in SECURITY.md). */
 export const MAX_COMMAND_BYTES = 4 * 1024 * 1024
+/** How long the force-close may take before teardown goes on without it. */
+const CLOSE_LIMIT = Duration.seconds(5)
 /** A peer that has not finished its handshake by then is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000
 
@@ -135,9 +138,9 @@ export const ListenerLive: Layer.Layer<
         injector.destroy()
         grpcServer.forceShutdown()
         for (const socket of sockets) socket.destroy()
-        yield* Effect.async<void>((resume) => {
-          server.close(() => resume(Effect.void))
-        })
+        // Every socket is destroyed, so close should call back at once; bounded all the same, as a
+        // teardown that hangs would keep PID 1 (and the container) alive.
+        yield* waitAtMost(Effect.async<void>((resume) => void server.close(() => resume(Effect.void))), CLOSE_LIMIT)
         yield* Log.info("clawkerd_listener_stopped", { addr: formatHostPort(address) })
       })
     )

@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { createStream, type RotatingFileStream } from "rotating-file-stream"
 import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_ROTATE_SIZE } from "../domain/constants.js"
+import { waitAtMost } from "../domain/fibers.js"
 import type { LoggingSettings } from "../services/DaemonConfig.js"
 
 /**
@@ -127,11 +128,15 @@ const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
       if (stream !== undefined) stream.write(line)
       else stderrLine(line)
     }
-    const close = Effect.async<void>((resume) => {
-      const s = stream
-      if (s === undefined) return resume(Effect.void)
-      s.end(() => resume(Effect.void))
-    }).pipe(Effect.timeoutOption(Duration.seconds(5)), Effect.asVoid)
+    // A finalizer: waitAtMost keeps the bound working in an uninterruptible region.
+    const close = Effect.asVoid(waitAtMost(
+      Effect.async<void>((resume) => {
+        const s = stream
+        if (s === undefined) return resume(Effect.void)
+        s.end(() => resume(Effect.void))
+      }),
+      Duration.seconds(5)
+    ))
     return { write, close }
   })
 

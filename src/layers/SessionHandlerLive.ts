@@ -1,7 +1,8 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js"
-import { Clock, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Layer, Option, Ref, Stream } from "effect"
 import type { InboundFrame } from "../domain/commandFrame.js"
 import { mirroredExitCode } from "../domain/exitCodes.js"
+import { onOwnFiber } from "../domain/fibers.js"
 import * as Log from "../domain/log.js"
 import { isTerminal } from "../domain/responses.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
@@ -37,12 +38,6 @@ const once = (effect: Effect.Effect<void>) =>
       yield* Effect.ensuring(effect, Deferred.succeed(finished, undefined))
     })
   })
-
-/**
- * Runs `effect` on its own fiber and waits for it: interrupting the caller (a command worker whose
- * Session is going away) cannot cut it short. Only for bounded effects.
- */
-const detached = (effect: Effect.Effect<void>) => Effect.flatMap(Effect.forkDaemon(effect), Fiber.join)
 
 export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
   SessionHandler,
@@ -98,7 +93,7 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
                 return yield* Log.warn("command_exit_on_non_zero_no_seam", { command_id: commandId })
               }
               yield* exitRequest.value.request(mirroredExitCode(finalExitCode))
-            }).pipe(detached)
+            }).pipe(onOwnFiber)
         }
         const shell = Option.isSome(executor) ? Option.some(yield* executor.value.session(sink)) : Option.none()
         if (Option.isSome(shell)) yield* Ref.set(shellSlot, Option.some(shell.value.killAll))

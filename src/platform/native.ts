@@ -12,6 +12,14 @@ export interface NativeAddon {
   readonly setChildSubreaper: () => true
   /** null while the process runs; throws ECHILD when it is not (or no longer) our child. */
   readonly reap: (pid: number) => ReapedStatus | null
+  /** The pid of one exited child, left unreaped (waitid WNOWAIT); 0 when no child has exited. */
+  readonly waitableChild: () => number
+  /**
+   * SIGTTIN and SIGTTOU to SIG_IGN, as an init must once its child owns the terminal. Node
+   * listeners cannot do this: the tty driver only lets a background writer through when the
+   * signal is ignored or blocked (see native/src/addon.c).
+   */
+  readonly ignoreTtyStops: () => void
   /** A close-on-exec OS pipe: [readFd, writeFd]. */
   readonly pipe: () => [number, number]
   readonly tcgetpgrp: (fd: number) => number

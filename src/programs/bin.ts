@@ -3,8 +3,9 @@ import { Effect } from "effect"
 import { main } from "./main.js"
 
 /*
- * The only place that ends the process. PID 1 must never die of a stray rejection or exception:
- * both are reported as events and the daemon goes on.
+ * The only place that ends the process. Until main's own handlers (which log to the file) are in
+ * place, and as a last resort after them, a stray rejection or exception is reported on stderr and
+ * PID 1 goes on.
  */
 const report = (event: string) => (reason: unknown) => {
   const detail = reason instanceof Error ? reason.stack ?? reason.message : String(reason)

@@ -1,53 +1,139 @@
-import { Effect, LogLevel } from "effect"
-import { EXIT_CONFIG } from "../domain/exitCodes.js"
+import type { Layer } from "effect"
+import { Effect, LogLevel, Option, Runtime } from "effect"
+import { EXIT_CONFIG, EXIT_TRANSIENT } from "../domain/exitCodes.js"
+import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
-import { loadBootstrap } from "../layers/BootstrapStoreLive.js"
-import { loadDaemonConfig, loadLoggingSettings } from "../layers/DaemonConfigLive.js"
+import { loadLoggingSettings } from "../layers/DaemonConfigLive.js"
+import { DaemonLayer } from "../layers/DaemonLayer.js"
 import { LoggingLive, LoggingTo } from "../layers/Logging.js"
+import { addon } from "../platform/native.js"
+import { DaemonConfig } from "../services/DaemonConfig.js"
 import type { LoggingSettings } from "../services/DaemonConfig.js"
+import { ExitRequest } from "../services/ExitRequest.js"
+import { Listener } from "../services/Listener.js"
+import { ShutdownSignal } from "../services/ShutdownSignal.js"
+import { Supervisor } from "../services/Supervisor.js"
+
+/** Why the running daemon woke up: the first of these wins the race. */
+type WakeUp =
+  | { readonly _tag: "signal"; readonly signal: NodeJS.Signals }
+  | { readonly _tag: "child"; readonly code: number }
+  | { readonly _tag: "fatal"; readonly message: string }
+  | { readonly _tag: "requested"; readonly code: number }
 
 /** Printed once to stderr for a configuration error: the operator reads this line first. */
-const reportConfigError = (message: string) =>
-  Effect.zipRight(
-    Effect.sync(() => process.stderr.write(`clawkerd: configuration error: ${message}\n`)),
-    Log.error("config_error", { error: message })
-  )
-
-const fallbackLogging: LoggingSettings = {
-  agent: process.env.CLAWKER_AGENT ?? "",
-  project: process.env.CLAWKER_PROJECT ?? "",
-  logDir: "/",
-  logLevel: LogLevel.Info,
-  logStderr: true
-}
-
-const boot = (argv: ReadonlyArray<string>) =>
+const reportBootFailure = (message: string, code: number) =>
   Effect.gen(function*() {
-    const config = yield* loadDaemonConfig(argv)
-    yield* Log.info("boot", { pid: process.pid, user_cmd: config.userCmd })
-    yield* loadBootstrap(config.bootstrapDir)
-    yield* Log.info("daemon_idle", {})
-    return 0
+    yield* Effect.sync(() =>
+      process.stderr.write(`clawkerd: ${code === EXIT_CONFIG ? "configuration error" : "startup failed"}: ${message}\n`)
+    )
+    yield* Log.error(code === EXIT_CONFIG ? "config_error" : "startup_failed", { error: message, exit_code: code })
+    return code
   })
 
+/** Stray rejections and exceptions are logged as events; PID 1 goes on (bin.ts has the stderr fallback). */
+const reportStrays = Effect.gen(function*() {
+  const run = Runtime.runFork(yield* Effect.runtime<never>())
+  const report = (event: string) => (reason: unknown) =>
+    run(Log.error(event, { error: reason instanceof Error ? reason.stack ?? reason.message : String(reason) }))
+  const onRejection = report("unhandled_rejection")
+  const onException = report("uncaught_exception")
+  yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      process.on("unhandledRejection", onRejection)
+      process.on("uncaughtException", onException)
+    }),
+    () =>
+      Effect.sync(() => {
+        process.off("unhandledRejection", onRejection)
+        process.off("uncaughtException", onException)
+      })
+  )
+})
+
+/** The running daemon: wait for the first wake-up event, stop the user CMD as needed, return the exit code. */
+const serve = Effect.gen(function*() {
+  const config = yield* DaemonConfig
+  const listener = yield* Listener
+  const supervisor = yield* Supervisor
+  const shutdown = yield* ShutdownSignal
+  const exitRequest = yield* ExitRequest
+  yield* Log.info("daemon_idle", { addr: formatHostPort(listener.address) })
+
+  const wakeUps: Array<Effect.Effect<WakeUp>> = [
+    Effect.map(shutdown.received, (signal) => ({ _tag: "signal", signal })),
+    Effect.map(supervisor.exited, (code) => ({ _tag: "child", code })),
+    Effect.catchAll(listener.fatal, (e) => Effect.succeed({ _tag: "fatal", message: e.message })),
+    Effect.map(exitRequest.requested, (code) => ({ _tag: "requested", code }))
+  ]
+  const wake = yield* Effect.raceAll(wakeUps)
+
+  /** With a running child, every way out goes through stop(grace); its code is the child's. */
+  const stopChild = Effect.map(supervisor.stop(config.stopGrace), Option.getOrUndefined)
+
+  switch (wake._tag) {
+    case "child":
+      yield* Log.info("main_child_exited", { exit_code: wake.code })
+      return wake.code
+    case "signal": {
+      const code = yield* stopChild
+      if (code === undefined) {
+        yield* Log.warn("shutdown_before_spawn", { signal: wake.signal })
+        return EXIT_TRANSIENT
+      }
+      return code
+    }
+    case "fatal":
+      yield* Log.error("listener_fatal_received", { error: wake.message })
+      return (yield* stopChild) ?? EXIT_TRANSIENT
+    case "requested":
+      yield* Log.info("command_requested_exit", { exit_code: wake.code })
+      yield* stopChild
+      return wake.code
+  }
+})
+
 /**
- * The daemon as one program: its value is the exit code. Failures are mapped to the spec's exit
- * codes here and nowhere else.
+ * The daemon as one scoped program whose value is the exit code. Acquiring DaemonLayer is the boot;
+ * closing its scope is the teardown, in reverse (see DaemonLayer). Boot failures map to the spec's
+ * exit codes here and nowhere else.
  */
+const daemon = (userCmd: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    yield* reportStrays
+    yield* Log.info("boot", { pid: process.pid, user_cmd: userCmd })
+    return yield* serve.pipe(Effect.provide(DaemonLayer(userCmd)))
+  }).pipe(
+    Effect.scoped,
+    Effect.catchTags({
+      DaemonConfigError: (e) => reportBootFailure(e.message, EXIT_CONFIG),
+      BootstrapError: (e) => reportBootFailure(e.message, EXIT_CONFIG),
+      UserResolveError: (e) => reportBootFailure(e.message, EXIT_CONFIG),
+      ListenerStartError: (e) => reportBootFailure(e.message, e.kind === "bind" ? EXIT_TRANSIENT : EXIT_CONFIG)
+    }),
+    Effect.tap((code) => Log.info("shutdown", { exit_code: code }))
+  )
+
+/** Used only when the logging settings themselves are unreadable: JSON lines to stderr. */
+const stderrLogging = (): Layer.Layer<never> =>
+  LoggingTo(
+    {
+      agent: process.env.CLAWKER_AGENT ?? "",
+      project: process.env.CLAWKER_PROJECT ?? "",
+      logDir: "/",
+      logLevel: LogLevel.Info,
+      logStderr: true
+    } satisfies LoggingSettings,
+    (line) => process.stderr.write(line)
+  )
+
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
   Effect.gen(function*() {
+    // First, before anything can write to a terminal whose foreground the user CMD will own.
+    addon.ignoreTtyStops()
     const settings = yield* Effect.either(loadLoggingSettings)
     if (settings._tag === "Left") {
-      return yield* reportConfigError(settings.left.message).pipe(
-        Effect.as(EXIT_CONFIG),
-        Effect.provide(LoggingTo(fallbackLogging, (line) => process.stderr.write(line)))
-      )
+      return yield* reportBootFailure(settings.left.message, EXIT_CONFIG).pipe(Effect.provide(stderrLogging()))
     }
-    return yield* boot(argv).pipe(
-      Effect.catchTags({
-        DaemonConfigError: (e) => reportConfigError(e.message).pipe(Effect.as(EXIT_CONFIG)),
-        BootstrapError: (e) => reportConfigError(e.message).pipe(Effect.as(EXIT_CONFIG))
-      }),
-      Effect.provide(LoggingLive(settings.right))
-    )
+    return yield* daemon(argv).pipe(Effect.provide(LoggingLive(settings.right)))
   })

@@ -21,7 +21,12 @@ describe("clawkerd entry point: configuration errors exit 2 with one clear line"
   it("missing bootstrap directory", async () => {
     const logDir = await tempDir()
     const missing = path.join(logDir, "no-bootstrap")
-    const r = await runBin({ CLAWKER_AGENT: "x", CLAWKERD_LOG_DIR: logDir, CLAWKERD_BOOTSTRAP_DIR: missing })
+    const r = await runBin({
+      CLAWKER_AGENT: "x",
+      CLAWKER_USER: "root",
+      CLAWKERD_LOG_DIR: logDir,
+      CLAWKERD_BOOTSTRAP_DIR: missing
+    })
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(`clawkerd: configuration error: bootstrap directory (${missing}): does not exist`)
     const failure = logEvents(logDir).find((e) => e.event === "config_error")
@@ -33,10 +38,21 @@ describe("clawkerd entry point: configuration errors exit 2 with one clear line"
     const other = await bootstrapFixture()
     fs.chmodSync(path.join(fx.dir, "key.pem"), 0o600)
     fs.writeFileSync(path.join(fx.dir, "key.pem"), other.deployment.agent.keyPem)
-    const r = await runBin({ CLAWKER_AGENT: "x", CLAWKERD_LOG_DIR: fx.root, CLAWKERD_BOOTSTRAP_DIR: fx.dir })
+    const r = await runBin({
+      CLAWKER_AGENT: "x",
+      CLAWKER_USER: "root",
+      CLAWKERD_LOG_DIR: fx.root,
+      CLAWKERD_BOOTSTRAP_DIR: fx.dir
+    })
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/bootstrap key\.pem .*does not match the certificate in cert\.pem/)
     expect(r.stderr).not.toContain("PRIVATE KEY")
+  })
+
+  it("an unknown CLAWKER_USER is a configuration error", async () => {
+    const r = await runBin({ CLAWKER_AGENT: "x", CLAWKER_USER: "no-such-user-xyz", CLAWKERD_LOG_DIR: await tempDir() })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("clawkerd: configuration error: CLAWKER_USER \"no-such-user-xyz\"")
   })
 
   it("an invalid override is named with what was expected", async () => {

@@ -1,5 +1,5 @@
-import * as path from "node:path"
 import { Layer } from "effect"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as C from "../../src/devkit/commands.js"
 import { HydraLive } from "../../src/layers/HydraLive.js"

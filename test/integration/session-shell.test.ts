@@ -1,5 +1,5 @@
-import * as fs from "node:fs"
 import { Effect, Layer } from "effect"
+import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as C from "../../src/devkit/commands.js"
 import { outputOf } from "../../src/devkit/cpClient.js"

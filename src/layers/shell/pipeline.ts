@@ -1,6 +1,7 @@
 import type { Option } from "effect"
 import { Clock, Deferred, Duration, Effect, Fiber } from "effect"
 import type { StdioOptions } from "node:child_process"
+import { waitAtMost } from "../../domain/fibers.js"
 import * as Log from "../../domain/log.js"
 import type { StageStatus } from "../../domain/shellCommand.js"
 import { NO_STATUS } from "../../domain/shellCommand.js"
@@ -82,8 +83,10 @@ const releaseStages = (running: RunningCommand) =>
   Effect.gen(function*() {
     yield* running.kill
     running.stages[0]?.child.stdin?.destroy()
-    const reaped = yield* Effect.forEach(running.stages, (stage) => Deferred.await(stage.status), { discard: true })
-      .pipe(Effect.timeoutOption(STAGE_REAP_WAIT))
+    const reaped = yield* waitAtMost(
+      Effect.forEach(running.stages, (stage) => Deferred.await(stage.status), { discard: true }),
+      STAGE_REAP_WAIT
+    )
     if (reaped._tag === "None") {
       yield* Log.warn("shell_stage_reap_wait_timeout", {
         command_id: running.id,

@@ -1,0 +1,56 @@
+import { Duration, Effect, Layer } from "effect"
+import { onOwnFiber } from "../domain/fibers.js"
+import { ProgressReporter } from "../services/ProgressReporter.js"
+import { Reaper } from "../services/Reaper.js"
+import { AgentStateLive } from "./AgentStateLive.js"
+import { BootstrapStoreLive } from "./BootstrapStoreLive.js"
+import { DaemonConfigLive } from "./DaemonConfigLive.js"
+import { ExitRequestLive } from "./ExitRequestLive.js"
+import { HydraLive } from "./HydraLive.js"
+import { ListenerLive } from "./ListenerLive.js"
+import { ProcessRegistryLive } from "./ProcessRegistryLive.js"
+import { ProgressReporterLive } from "./ProgressReporterLive.js"
+import { ReaperLive } from "./ReaperLive.js"
+import { RegistrarLive } from "./RegistrarLive.js"
+import { SessionHandlerLive } from "./SessionHandlerLive.js"
+import { ShellExecutorLive } from "./ShellExecutorLive.js"
+import { ShutdownSignalLive } from "./ShutdownSignalLive.js"
+import { SupervisorLive } from "./SupervisorLive.js"
+import { UserResolverLive } from "./UserResolverLive.js"
+
+/**
+ * Orphans still alive at teardown get SIGTERM, then SIGKILL after this. Short on purpose: the user
+ * CMD already had its full stop grace, and Docker's own kill timeout is running.
+ */
+export const ORPHAN_GRACE = Duration.seconds(2)
+
+const Banner = Layer.effectDiscard(Effect.flatMap(ProgressReporter, (p) => p.banner))
+
+/**
+ * Phase 2 of reaping, as a release: placed below the listener, it runs after the listener closed.
+ * On its own fiber, because the drain's timeouts must interrupt what they race, which a finalizer's
+ * uninterruptible region would not allow.
+ */
+const OrphanDrainOnRelease = Layer.scopedDiscard(
+  Effect.flatMap(Reaper, (reaper) => Effect.addFinalizer(() => Effect.asVoid(onOwnFiber(reaper.drain(ORPHAN_GRACE)))))
+)
+
+/**
+ * The whole daemon, one layer per line in boot order (spec: config, banner, user, bootstrap,
+ * Register coordinator, listener). Each line is built after the ones below it and released before
+ * them, so the reverse of this list is the teardown: listener force-closed, Sessions and their
+ * commands ended, orphans drained, the user CMD's group killed if it somehow still runs, state last.
+ */
+export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
+  ListenerLive.pipe(
+    Layer.provideMerge(SessionHandlerLive),
+    Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraLive)))),
+    Layer.provideMerge(BootstrapStoreLive),
+    Layer.provideMerge(OrphanDrainOnRelease),
+    Layer.provideMerge(SupervisorLive.pipe(Layer.provide(UserResolverLive))),
+    Layer.provideMerge(ReaperLive),
+    Layer.provideMerge(Layer.mergeAll(ProcessRegistryLive, AgentStateLive, ExitRequestLive, ShutdownSignalLive)),
+    Layer.provideMerge(Banner),
+    Layer.provideMerge(ProgressReporterLive),
+    Layer.provideMerge(DaemonConfigLive(userCmd))
+  )

@@ -1,0 +1,170 @@
+import { Duration, Effect, Layer, Option, Queue } from "effect"
+import * as Log from "../domain/log.js"
+import { addon } from "../platform/native.js"
+import type { ReapedStatus } from "../platform/native.js"
+import { listenScoped } from "../platform/signalListener.js"
+import type { ProcessRegistryShape } from "../services/ProcessRegistry.js"
+import { ProcessRegistry } from "../services/ProcessRegistry.js"
+import type { DrainReport } from "../services/Reaper.js"
+import { Reaper } from "../services/Reaper.js"
+import type { ProcEntry } from "./reaper/procTable.js"
+import { descendantsOf, readProcTable } from "./reaper/procTable.js"
+
+/** A round also runs without SIGCHLD, in case one was coalesced away or arrived mid-round. */
+const SAFETY_TICK = Duration.seconds(1)
+/** When a zombie libuv has yet to collect hides the others, look again soon. */
+const BLOCKED_RETRY = Duration.millis(10)
+/** How often the drain looks whether the orphans are gone (a grandchild's death sends us nothing). */
+const DRAIN_POLL = Duration.millis(50)
+/** After SIGKILL, how long the drain waits before it reports survivors and lets clawkerd exit. */
+const DRAIN_KILL_BOUND = Duration.seconds(2)
+
+interface Round {
+  readonly reaped: ReadonlyArray<ReapedStatus>
+  /** Stopped at a zombie the ProcessRegistry owns: any zombie behind it is left for the next round. */
+  readonly blocked: boolean
+}
+
+/**
+ * Reaps every exited child that libuv does not own. waitid(WNOWAIT) names one exited child without
+ * reaping it; it is ours to reap unless the ProcessRegistry owns it, in which case the round stops
+ * (the kernel names the same child until libuv collects it). One syscall pair per zombie and no
+ * /proc reads, so 5,000 orphans cost what they cost tini.
+ */
+const reapRound = (registry: ProcessRegistryShape): Round => {
+  const reaped: Array<ReapedStatus> = []
+  for (;;) {
+    let status: ReapedStatus | null
+    try {
+      const pid = addon.waitableChild()
+      if (pid === 0) return { reaped, blocked: false }
+      if (registry.owns(pid)) return { reaped, blocked: true }
+      status = addon.reap(pid)
+    } catch {
+      return { reaped, blocked: true }
+    }
+    if (status === null) return { reaped, blocked: true }
+    reaped.push(status)
+  }
+}
+
+const logReaped = (reaped: ReadonlyArray<ReapedStatus>) =>
+  Effect.forEach(reaped, (s) => Log.debug("orphan_reaped", { pid: s.pid, code: s.code, signal: s.signal }), {
+    discard: true
+  })
+
+const signalEach = (targets: ReadonlyArray<ProcEntry>, signal: NodeJS.Signals): number =>
+  targets.filter((p) => {
+    try {
+      process.kill(p.pid, signal)
+      return true
+    } catch {
+      return false
+    }
+  }).length
+
+/**
+ * Child subreaper when not PID 1, so orphans come to us under `docker run --init`, in a shared
+ * PID namespace, and in tests. Phase 1 runs for the life of the layer: a round on every SIGCHLD
+ * (a sliding queue of one coalesces a burst into one round) and on a slow safety tick.
+ *
+ * Phase 2, `drain`, is not run by releasing the layer: the spec wants it after the listener is
+ * closed. The main program gets that order by registering
+ * `Effect.addFinalizer(() => reaper.drain(grace))` right after it acquires the Reaper and before it
+ * acquires the Listener (finalizers run in reverse), or by calling `drain` after the listener's
+ * scope closed.
+ */
+export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.scoped(
+  Reaper,
+  Effect.gen(function*() {
+    const registry = yield* ProcessRegistry
+    if (process.pid !== 1) {
+      yield* Effect.try(() => addon.setChildSubreaper()).pipe(
+        Effect.zipRight(Log.info("reaper_subreaper_registered", { pid: process.pid })),
+        Effect.catchAll((e) => Log.warn("reaper_subreaper_failed", { error: e.error }))
+      )
+    }
+
+    // Every reap, by phase 1 or by the drain, so a drain can report what it reaped whoever did it.
+    let reapedTotal = 0
+    const round = Effect.flatMap(Effect.sync(() => reapRound(registry)), (r) => {
+      reapedTotal += r.reaped.length
+      return Effect.as(logReaped(r.reaped), r)
+    })
+    const reapOrphans = Effect.map(round, (r) => r.reaped.length)
+
+    /** Whether the round was blocked; a failure is logged and counts as blocked, so it is retried soon. */
+    const guardedRound = round.pipe(
+      Effect.map((r) => r.blocked),
+      Effect.catchAllCause((cause) => Effect.as(Log.error("reaper_round_failed", { cause }), true))
+    )
+    const kicks = yield* Queue.sliding<void>(1)
+    yield* listenScoped("SIGCHLD", () => void Queue.unsafeOffer(kicks, undefined))
+    const phase1 = Effect.flatMap(guardedRound, (first) =>
+      Effect.iterate(first, {
+        while: () => true,
+        body: (blocked) =>
+          Effect.zipRight(
+            Effect.race(Queue.take(kicks), Effect.sleep(blocked ? BLOCKED_RETRY : SAFETY_TICK)),
+            guardedRound
+          )
+      }))
+    yield* Effect.forkScoped(phase1)
+
+    /** Reaps what is ready, then lists the descendants still there (libuv's own pids aside). */
+    const sweep = Effect.zipRight(
+      round,
+      Effect.try(() => descendantsOf(process.pid, readProcTable()).filter((p) => !registry.owns(p.pid))).pipe(
+        Effect.catchAll((e) => Effect.as(Log.warn("orphan_scan_failed", { error: e.error }), []))
+      )
+    )
+    const living = (entries: ReadonlyArray<ProcEntry>) => entries.filter((p) => p.state !== "Z")
+
+    /** Sweeps until nothing is left or `bound` passes; what is left then. */
+    const sweepUntilGone = (bound: Duration.Duration) => {
+      const poll: Effect.Effect<Array<ProcEntry>> = Effect.flatMap(
+        sweep,
+        (left) =>
+          left.length === 0
+            ? Effect.succeed(left)
+            : Effect.zipRight(Effect.sleep(DRAIN_POLL), Effect.suspend(() => poll))
+      )
+      return poll.pipe(
+        Effect.timeoutOption(bound),
+        Effect.flatMap(Option.match({ onSome: Effect.succeed, onNone: () => sweep }))
+      )
+    }
+
+    // Interruptible so that its timeouts can cut what they race even when the caller is a
+    // finalizer (uninterruptible): the drain is bounded by itself.
+    const drain = (grace: Duration.Duration) =>
+      Effect.interruptible(Effect.gen(function*() {
+        const reapedBefore = reapedTotal
+        const before = yield* sweep
+        const terminated = signalEach(living(before), "SIGTERM")
+        yield* Log.info("orphan_drain_started", {
+          orphans: before.length,
+          terminated,
+          grace_ms: Duration.toMillis(grace)
+        })
+        const afterGrace = before.length === 0 ? before : yield* sweepUntilGone(grace)
+        const killed = signalEach(living(afterGrace), "SIGKILL")
+        const survivors = afterGrace.length === 0 ? afterGrace : yield* sweepUntilGone(DRAIN_KILL_BOUND)
+        if (survivors.length > 0) {
+          yield* Log.warn("orphan_drain_incomplete", {
+            survivors: survivors.map((p) => ({ pid: p.pid, ppid: p.ppid, state: p.state }))
+          })
+        }
+        const report: DrainReport = {
+          reaped: reapedTotal - reapedBefore,
+          terminated,
+          killed,
+          survivors: survivors.length
+        }
+        yield* Log.info("orphan_drain_done", { ...report })
+        return report
+      }))
+
+    return { reapOrphans, drain }
+  })
+)

@@ -1,0 +1,30 @@
+import { Effect, Either, Layer } from "effect"
+import * as fs from "node:fs/promises"
+import { parseGroup, parsePasswd, resolveUserSpec } from "../domain/passwd.js"
+import { DaemonConfig } from "../services/DaemonConfig.js"
+import { UserResolveError, UserResolver } from "../services/UserResolver.js"
+
+/** An unreadable file is an error naming it: the spec never lets a file-open error pass silently. */
+const readFile = (spec: string, what: string, file: string) =>
+  Effect.tryPromise({
+    try: () => fs.readFile(file, "utf8"),
+    catch: (e) =>
+      new UserResolveError({
+        spec,
+        problem: `cannot read the ${what} file ${file}: ${e instanceof Error ? e.message : String(e)}`
+      })
+  })
+
+/** Reads both files on every call: resolution happens once, at boot. */
+export const UserResolverLive: Layer.Layer<UserResolver, never, DaemonConfig> = Layer.effect(
+  UserResolver,
+  Effect.map(DaemonConfig, (config) => ({
+    resolve: (spec) =>
+      Effect.gen(function*() {
+        const passwd = parsePasswd(yield* readFile(spec, "passwd", config.passwdFile))
+        const groups = parseGroup(yield* readFile(spec, "group", config.groupFile))
+        return yield* Either.mapLeft(resolveUserSpec(spec, passwd, groups), (problem) =>
+          new UserResolveError({ spec, problem }))
+      })
+  }))
+)

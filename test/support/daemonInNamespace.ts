@@ -1,0 +1,91 @@
+import * as path from "node:path"
+import { connect, CpSession } from "../../src/devkit/cpClient.js"
+import type { LogEvent } from "../../src/devkit/daemonLog.js"
+import { listenerPort, readLogEvents } from "../../src/devkit/daemonLog.js"
+import type { Deployment } from "../../src/devkit/pki.js"
+import type { ClawkerdServiceClient } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { TESTER, writeAccounts } from "./accounts.js"
+import { binPath } from "./daemon.js"
+import { tempDir } from "./fixtures.js"
+import type { Namespaced } from "./pidns.js"
+import { inPidNamespace } from "./pidns.js"
+
+export interface DaemonOptions {
+  readonly bootstrapDir: string
+  readonly deployment: Deployment
+  readonly userCmd: ReadonlyArray<string>
+  readonly env?: Readonly<Record<string, string>>
+  /** Reuse the state directory of an earlier run (restart semantics). */
+  readonly stateDir?: string
+  readonly listen?: string
+}
+
+export interface DaemonRun {
+  readonly ns: Namespaced
+  readonly stateDir: string
+  readonly marker: string
+  readonly readyFile: string
+  /** The port the daemon's listener bound (read from its log). */
+  readonly port: () => Promise<number>
+  readonly logs: () => ReadonlyArray<LogEvent>
+  readonly events: (event: string) => ReadonlyArray<LogEvent>
+  readonly session: () => Promise<CpSession>
+  readonly close: () => void
+}
+
+/** The built daemon as PID 1 of a fresh PID namespace, with its state, logs and accounts in a temp dir. */
+export const startDaemonInNamespace = async (options: DaemonOptions): Promise<DaemonRun> => {
+  const stateDir = options.stateDir ?? (await tempDir("clawkerd-e2e-"))
+  const accounts = await writeAccounts(stateDir)
+  const marker = path.join(stateDir, "lib", "agent-initialized")
+  const readyFile = path.join(stateDir, "run", "ready")
+  // Each run logs to a fresh directory, so a restarted daemon's log is its own.
+  const logFile = path.join(await tempDir("clawkerd-e2e-log-"), "clawkerd.log")
+  const ns = inPidNamespace([process.execPath, binPath, ...options.userCmd], {
+    env: {
+      CLAWKER_AGENT: "dev",
+      CLAWKER_PROJECT: "demo",
+      CLAWKER_USER: TESTER.name,
+      CLAWKERD_LISTEN: options.listen ?? "127.0.0.1:0",
+      CLAWKERD_BOOTSTRAP_DIR: options.bootstrapDir,
+      CLAWKERD_LOG_DIR: path.dirname(logFile),
+      CLAWKERD_LOG_LEVEL: "debug",
+      CLAWKERD_INIT_MARKER: marker,
+      CLAWKERD_READY_FILE: readyFile,
+      CLAWKERD_PASSWD_FILE: accounts.passwd,
+      CLAWKERD_GROUP_FILE: accounts.group,
+      CLAWKERD_STOP_GRACE: "3 seconds",
+      ...options.env
+    }
+  })
+  const logs = () => readLogEvents(logFile)
+  const events = (event: string) => logs().filter((r) => r.event === event)
+  let exited = false
+  void ns.exited.then(() => (exited = true))
+  const port = () =>
+    listenerPort(logFile, () => exited).catch((e: Error) => {
+      throw new Error(`${e.message}; stderr: ${ns.stderr()}`)
+    })
+  const clients: Array<InstanceType<typeof ClawkerdServiceClient>> = []
+  return {
+    ns,
+    stateDir,
+    marker,
+    readyFile,
+    port,
+    logs,
+    events,
+    session: async () => {
+      const client = connect(`127.0.0.1:${await port()}`, {
+        caPem: options.deployment.ca.certPem,
+        certPem: options.deployment.cpClient.certPem,
+        keyPem: options.deployment.cpClient.keyPem
+      })
+      clients.push(client)
+      return CpSession.open(client)
+    },
+    close: () => {
+      for (const c of clients) c.close()
+    }
+  }
+}

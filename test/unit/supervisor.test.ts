@@ -1,0 +1,176 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Context, Duration, Effect, Either, Fiber, Layer, Option, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { bashExitCode } from "../../src/domain/exitCodes.js"
+import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../../src/domain/signals.js"
+import { planUserCmd, splitCommandLine } from "../../src/domain/userCmd.js"
+import { Supervisor } from "../../src/services/Supervisor.js"
+import { writeAccounts } from "../support/accounts.js"
+import { tempDir } from "../support/fixtures.js"
+import { captureLogs } from "../support/logs.js"
+import { isRoot } from "../support/pidns.js"
+import { configFrom, supervisorLayers } from "../support/supervisorLayers.js"
+
+if (!isRoot) console.log("supervisor stop tests skipped: spawning as another user needs root")
+
+describe("exit code mapping (bash convention)", () => {
+  it.each([
+    { code: 0, signal: null, expected: 0 },
+    { code: 1, signal: null, expected: 1 },
+    { code: 255, signal: null, expected: 255 },
+    { code: null, signal: 1, expected: 129 },
+    { code: null, signal: 9, expected: 137 },
+    { code: null, signal: 15, expected: 143 },
+    { code: null, signal: null, expected: 1 }
+  ])("code $code, signal $signal → $expected", ({ code, expected, signal }) => {
+    expect(bashExitCode(code, signal)).toBe(expected)
+  })
+})
+
+describe("default_cmd routing (the --help convention)", () => {
+  const onPath = new Set(["claude", "sh"])
+  const plan = (argv: ReadonlyArray<string>, defaultCmd: string) =>
+    planUserCmd(argv, defaultCmd, (program) => onPath.has(program))
+
+  it.each([
+    { argv: ["--help"], defaultCmd: "claude", expected: ["claude", "--help"], because: "argv[0] starts with -" },
+    {
+      argv: ["-v", "x"],
+      defaultCmd: "claude  --yes",
+      expected: ["claude", "--yes", "-v", "x"],
+      because: "argv[0] starts with -"
+    },
+    {
+      argv: ["resume", "1"],
+      defaultCmd: "claude",
+      expected: ["claude", "resume", "1"],
+      because: "argv[0] is not found on PATH"
+    },
+    { argv: ["sh", "-c", "x"], defaultCmd: "claude", expected: ["sh", "-c", "x"], because: undefined },
+    { argv: ["--help"], defaultCmd: "", expected: ["--help"], because: undefined },
+    { argv: ["nosuch"], defaultCmd: "  ", expected: ["nosuch"], because: undefined },
+    { argv: [], defaultCmd: "claude --yes", expected: ["claude", "--yes"], because: undefined }
+  ])("$argv with default_cmd $defaultCmd runs $expected", ({ argv, because, defaultCmd, expected }) => {
+    expect(Either.getOrThrow(plan(argv, defaultCmd))).toEqual({ argv: expected, routedBecause: because })
+  })
+
+  it("no argv and no default_cmd is an error", () => {
+    expect(Either.getLeft(plan([], " "))).toEqual(
+      Option.some("no command to run: clawkerd was started without arguments and AgentReady has no default_cmd")
+    )
+  })
+
+  it("splits default_cmd on runs of whitespace, without quoting", () => {
+    expect(splitCommandLine("  a\tb  'c d' ")).toEqual(["a", "b", "'c", "d'"])
+  })
+})
+
+describe("forwarded signals", () => {
+  it("leave out SIGCHLD, the program-error and job-control signals, SIGPIPE/SIGXFSZ and the shutdown pair", () => {
+    for (const excluded of ["SIGCHLD", "SIGFPE", "SIGILL", "SIGSEGV", "SIGBUS", "SIGABRT", "SIGTRAP", "SIGSYS"]) {
+      expect(FORWARDED_SIGNALS).not.toContain(excluded)
+    }
+    for (const excluded of ["SIGTTIN", "SIGTTOU", "SIGPIPE", "SIGXFSZ", "SIGKILL", "SIGSTOP", ...SHUTDOWN_SIGNALS]) {
+      expect(FORWARDED_SIGNALS).not.toContain(excluded)
+    }
+    expect(FORWARDED_SIGNALS).toEqual(expect.arrayContaining(["SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGQUIT"]))
+  })
+})
+
+/** The Supervisor, in process, with a user CMD that becomes `sleep` once it is ready. */
+const supervised = (script: string) =>
+  Effect.gen(function*() {
+    const dir = yield* Effect.promise(() => tempDir())
+    const accounts = yield* Effect.promise(() => writeAccounts(dir))
+    const config = yield* configFrom({
+      CLAWKER_USER: "tester",
+      CLAWKERD_PASSWD_FILE: accounts.passwd,
+      CLAWKERD_GROUP_FILE: accounts.group,
+      CLAWKERD_READY_FILE: path.join(dir, "run", "ready")
+    }, ["sh", "-c", script])
+    const context = yield* Layer.build(supervisorLayers(config))
+    return { supervisor: Context.get(context, Supervisor) }
+  })
+
+const commOf = (pid: number) => {
+  try {
+    return /\((.*)\)/.exec(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1]
+  } catch {
+    return undefined
+  }
+}
+
+/** Real-time wait (TestClock owns Effect's clock here) until the child exec'd `sleep`. */
+const untilSleeping = (pid: number) =>
+  Effect.promise(async () => {
+    while (commOf(pid) !== "sleep") await new Promise((r) => setTimeout(r, 5))
+  })
+
+/** Yields until the stop fiber is parked on the TestClock (its grace timer is scheduled). */
+const untilTimerScheduled = Effect.gen(function*() {
+  while (Chunk.isEmpty(yield* TestClock.sleeps())) yield* Effect.yieldNow()
+})
+
+describe("Supervisor.stop(grace) with TestClock and a real child", () => {
+  it.scoped("nothing spawned: none, and no signal sent", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervised("exec sleep 100")
+      expect(yield* supervisor.stop(Duration.seconds(10))).toEqual(Option.none())
+      expect(yield* supervisor.spawned).toBe(false)
+    }))
+
+  it.scoped.skipIf(!isRoot)(
+    "a child ignoring SIGTERM gets SIGKILL exactly at the grace, not before",
+    () =>
+      Effect.gen(function*() {
+        const logs = captureLogs()
+        const { supervisor } = yield* supervised("trap '' TERM; exec sleep 100").pipe(Effect.provide(logs.layer))
+        expect(yield* supervisor.spawn("")).toBe("spawned")
+        const pid = logs.events("spawn_started")[0]?.pid as number
+        yield* untilSleeping(pid)
+
+        const stopping = yield* Effect.fork(supervisor.stop(Duration.seconds(10)))
+        yield* untilTimerScheduled
+        expect(logs.events("supervisor_stop_sigterm")).toHaveLength(1)
+        yield* TestClock.adjust(Duration.millis(9_999))
+        expect(yield* Fiber.poll(stopping)).toEqual(Option.none())
+        expect(logs.events("supervisor_stop_sigkill")).toHaveLength(0)
+        expect(commOf(pid)).toBe("sleep")
+
+        yield* TestClock.adjust(Duration.millis(1))
+        expect(yield* Fiber.join(stopping)).toEqual(Option.some(137))
+        expect(logs.events("supervisor_stop_sigkill")).toMatchObject([{ pgid: pid, grace_ms: 10_000 }])
+        expect(logs.events("spawn_main_reaped")).toMatchObject([{ pid, code: null, signal: "SIGKILL", exit_code: 137 }])
+      })
+  )
+
+  it.scoped.skipIf(!isRoot)(
+    "finishes early, with no clock advance, when the group exits on SIGTERM",
+    () =>
+      Effect.gen(function*() {
+        const logs = captureLogs()
+        const { supervisor } = yield* supervised("exec sleep 100").pipe(Effect.provide(logs.layer))
+        yield* supervisor.spawn("")
+        const pid = logs.events("spawn_started")[0]?.pid as number
+        yield* untilSleeping(pid)
+        expect(yield* supervisor.stop(Duration.seconds(10))).toEqual(Option.some(143))
+        expect(yield* supervisor.exited).toBe(143)
+        expect(logs.events("supervisor_stop_sigkill")).toHaveLength(0)
+      })
+  )
+
+  it.scoped.skipIf(!isRoot)(
+    "after the child exited by itself: its code, no signal, and spawn stays single-shot",
+    () =>
+      Effect.gen(function*() {
+        const logs = captureLogs()
+        const { supervisor } = yield* supervised("exit 5").pipe(Effect.provide(logs.layer))
+        yield* supervisor.spawn("")
+        expect(yield* supervisor.exited).toBe(5)
+        expect(yield* supervisor.stop(Duration.seconds(10))).toEqual(Option.some(5))
+        expect(logs.events("supervisor_stop_sigterm")).toHaveLength(0)
+        expect(yield* supervisor.spawn("")).toBe("already-spawned")
+      })
+  )
+})
