@@ -1,11 +1,12 @@
 import type { Layer } from "effect"
-import { Effect, LogLevel, Option, Runtime } from "effect"
+import { Effect, LogLevel, Option } from "effect"
 import { EXIT_CONFIG, EXIT_TRANSIENT } from "../domain/exitCodes.js"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
 import { loadLoggingSettings } from "../layers/DaemonConfigLive.js"
 import { DaemonLayer } from "../layers/DaemonLayer.js"
 import { LoggingLive, LoggingTo } from "../layers/Logging.js"
+import { StrayErrorsLive } from "../layers/StrayErrorsLive.js"
 import { addon } from "../platform/native.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 import type { LoggingSettings } from "../services/DaemonConfig.js"
@@ -30,26 +31,6 @@ const reportBootFailure = (message: string, code: number) =>
     yield* Log.error(code === EXIT_CONFIG ? "config_error" : "startup_failed", { error: message, exit_code: code })
     return code
   })
-
-/** Stray rejections and exceptions are logged as events; PID 1 goes on (bin.ts has the stderr fallback). */
-const reportStrays = Effect.gen(function*() {
-  const run = Runtime.runFork(yield* Effect.runtime<never>())
-  const report = (event: string) => (reason: unknown) =>
-    run(Log.error(event, { error: reason instanceof Error ? reason.stack ?? reason.message : String(reason) }))
-  const onRejection = report("unhandled_rejection")
-  const onException = report("uncaught_exception")
-  yield* Effect.acquireRelease(
-    Effect.sync(() => {
-      process.on("unhandledRejection", onRejection)
-      process.on("uncaughtException", onException)
-    }),
-    () =>
-      Effect.sync(() => {
-        process.off("unhandledRejection", onRejection)
-        process.off("uncaughtException", onException)
-      })
-  )
-})
 
 /** The running daemon: wait for the first wake-up event, stop the user CMD as needed, return the exit code. */
 const serve = Effect.gen(function*() {
@@ -100,7 +81,6 @@ const serve = Effect.gen(function*() {
  */
 const daemon = (userCmd: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    yield* reportStrays
     yield* Log.info("boot", { pid: process.pid, user_cmd: userCmd })
     return yield* serve.pipe(Effect.provide(DaemonLayer(userCmd)))
   }).pipe(
@@ -135,5 +115,8 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
     if (settings._tag === "Left") {
       return yield* reportBootFailure(settings.left.message, EXIT_CONFIG).pipe(Effect.provide(stderrLogging()))
     }
-    return yield* daemon(argv).pipe(Effect.provide(LoggingLive(settings.right)))
+    return yield* daemon(argv).pipe(
+      Effect.provide(StrayErrorsLive),
+      Effect.provide(LoggingLive(settings.right))
+    )
   })
