@@ -13,6 +13,12 @@ export interface ClientCredentials {
 export interface ConnectOptions {
   /** When set, the agent leaf's CN must equal it; otherwise any leaf chained to the CA is accepted. */
   readonly agentCn?: string
+  /**
+   * HTTP/2 receive window (bytes) for the connection and each stream. Unset: Node's 64 KiB, which
+   * lets clawkerd send two OutputChunks per window update; grpc-go, the real CP, grows its window
+   * with the measured bandwidth-delay product up to 16 MiB.
+   */
+  readonly receiveWindow?: number
 }
 
 /** A ClawkerdService client over mTLS. Agent leaves carry no DNS name; identity is the chain (and CN). */
@@ -33,7 +39,8 @@ export const connect = (address: string, credentials: ClientCredentials, options
     {
       "grpc.max_receive_message_length": 64 * 1024 * 1024,
       // Agents are dialled by IP; SNI must be a name (RFC 6066), and the identity check above ignores it.
-      "grpc.ssl_target_name_override": options.agentCn ?? "clawkerd"
+      "grpc.ssl_target_name_override": options.agentCn ?? "clawkerd",
+      ...(options.receiveWindow === undefined ? {} : { "grpc-node.flow_control_window": options.receiveWindow })
     }
   )
 

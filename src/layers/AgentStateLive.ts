@@ -1,4 +1,5 @@
 import { Effect, Layer, Ref } from "effect"
+import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as Log from "../domain/log.js"
@@ -11,8 +12,9 @@ const reason = (e: unknown) => (e instanceof Error ? e.message : String(e))
 export const makeAgentState = (marker: string) =>
   Effect.gen(function*() {
     const cmdRunning = yield* Ref.make(false)
-    const initialized = Effect.tryPromise(() => fs.stat(marker)).pipe(
-      Effect.as(true),
+    // A stat of one local file, answered inline: the promise version cost every Hello a thread-pool
+    // round trip and, until init ran, a thrown ENOENT (bench/latency.ts). Any stat failure is "no".
+    const initialized = Effect.try(() => fsSync.statSync(marker, { throwIfNoEntry: false }) !== undefined).pipe(
       Effect.orElseSucceed(() => false)
     )
     const markInitialized = Effect.gen(function*() {

@@ -1,7 +1,6 @@
 import { Clock, Duration, Effect, Layer, Option, Redacted, Ref } from "effect"
 import { decodeJwt } from "jose"
-import { Agent, buildConnector, request } from "undici"
-import type { Dispatcher } from "undici"
+import type * as Undici from "undici"
 import { CLIENT_ASSERTION_TYPE, CONTROL_PLANE_CN, REGISTER_SCOPE } from "../domain/constants.js"
 import * as Log from "../domain/log.js"
 import { BootstrapStore } from "../services/BootstrapStore.js"
@@ -20,26 +19,35 @@ export const tokenEndpointOf = (base: URL): URL => new URL(`${base.href.replace(
 /** The endpoint without any userinfo or query, fit for a log line. */
 const loggable = (url: URL): string => `${url.origin}${url.pathname}`
 
+const failure = (kind: HydraError["kind"], consumed: boolean, message: string, status?: number) =>
+  new HydraError({ kind, consumed, message, ...(status === undefined ? {} : { status }) })
+
+/**
+ * undici is loaded by the first exchange, not at boot: only Register needs it, and loading it with
+ * the daemon cost every start about 100 ms (bench/boot.ts). Node caches the module after that.
+ */
+const loadUndici: Effect.Effect<typeof Undici, HydraError> = Effect.tryPromise({
+  try: () => import("undici"),
+  catch: (e) => failure("not_reached", false, `loading the HTTP client: ${describeError(e)}`)
+})
+
 /**
  * TLS 1.3, the bootstrap CA as the only trust root, and the CP's constant name for both SNI and the
  * certificate check whatever host the URL names (undici would otherwise take the URL's host).
  */
-const dispatcherFor = (caPem: string) =>
+const dispatcherFor = (http: typeof Undici, caPem: string) =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const connector = buildConnector({ ca: caPem, minVersion: "TLSv1.3", rejectUnauthorized: true })
-      return new Agent({
+      const connector = http.buildConnector({ ca: caPem, minVersion: "TLSv1.3", rejectUnauthorized: true })
+      return new http.Agent({
         connect: (options, callback) => connector({ ...options, servername: CONTROL_PLANE_CN }, callback)
       })
     }),
     (agent) => Effect.promise(() => agent.destroy().catch(() => undefined))
   )
 
-const failure = (kind: HydraError["kind"], consumed: boolean, message: string, status?: number) =>
-  new HydraError({ kind, consumed, message, ...(status === undefined ? {} : { status }) })
-
 /** Reads at most BODY_LIMIT bytes; a longer body is cut there (the socket is closed with the dispatcher). */
-const readBody = (body: Dispatcher.ResponseData["body"]) =>
+const readBody = (body: Undici.Dispatcher.ResponseData["body"]) =>
   Effect.tryPromise(async () => {
     const chunks: Array<Buffer> = []
     let size = 0
@@ -115,7 +123,8 @@ export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraSha
       yield* Log.info("token_exchange_attempt", { url: loggable(endpoint) })
       const answered = yield* Ref.make(false)
       const send = Effect.scoped(Effect.gen(function*() {
-        const dispatcher = yield* dispatcherFor(caPem)
+        const http = yield* loadUndici
+        const dispatcher = yield* dispatcherFor(http, caPem)
         const form = new URLSearchParams({
           grant_type: "client_credentials",
           client_assertion_type: CLIENT_ASSERTION_TYPE,
@@ -124,7 +133,7 @@ export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraSha
         })
         const response = yield* Effect.tryPromise({
           try: (signal) =>
-            request(endpoint, {
+            http.request(endpoint, {
               method: "POST",
               headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
               body: form.toString(),

@@ -1,10 +1,9 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js"
-import { Clock, Deferred, Duration, Effect, Exit, Layer, Option, Ref, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Layer, Option, Ref } from "effect"
 import type { InboundFrame } from "../domain/commandFrame.js"
 import { mirroredExitCode } from "../domain/exitCodes.js"
 import { onOwnFiber } from "../domain/fibers.js"
 import * as Log from "../domain/log.js"
-import { isTerminal } from "../domain/responses.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { AgentState } from "../services/AgentState.js"
 import { ExitRequest } from "../services/ExitRequest.js"
@@ -16,15 +15,21 @@ import type { ResponseSink } from "../services/ShellExecutor.js"
 import { ShellExecutor } from "../services/ShellExecutor.js"
 import { Supervisor } from "../services/Supervisor.js"
 import { makeDispatcher } from "./session/dispatch.js"
+import type { ReplyStream } from "./session/outbound.js"
 import { makeOutbound } from "./session/outbound.js"
+import { forEachAsync } from "./session/receive.js"
 
 type Call = ServerDuplexStream<InboundFrame, Response>
 
-/** Hands one reply to grpc-js and waits until the transport took it, so a flush really means written. */
-const writeTo = (call: Call) => (response: Response) =>
-  Effect.async<void, Error>((resume) => {
-    call.write(response, (err?: Error | null) => resume(err ? Effect.fail(err) : Effect.void))
+/** The call as the Session's sender writes to it: grpc-js calls back once a reply was written. */
+const streamOf = (call: Call): ReplyStream => ({
+  write: (response, written) => call.write(response, written),
+  drained: Effect.async<void>((resume) => {
+    const onDrain = () => resume(Effect.void)
+    call.once("drain", onDrain)
+    return Effect.sync(() => void call.off("drain", onDrain))
   })
+})
 
 const reason = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
@@ -50,9 +55,9 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
     const exitRequest = yield* Effect.serviceOption(ExitRequest)
     const muteProgress = Option.match(progress, { onNone: () => Effect.void, onSome: (p) => p.mute })
 
-    /** The init-step completion line belongs after the terminal reply was written, never before. */
+    /** The init-step completion line belongs after the terminal reply was written (the sender's afterWrite). */
     const afterWrite = (response: Response) =>
-      Option.isSome(progress) && isTerminal(response)
+      Option.isSome(progress)
         ? progress.value.endStep(
           response.commandId,
           response.payload?.$case === "done" && response.payload.value.finalExitCode === 0
@@ -65,7 +70,7 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
         call.on("cancelled", () => Deferred.unsafeDone(peerCancelled, Exit.void))
         // grpc-js may emit 'error' on a broken stream; the receiver sees it, this keeps it from throwing.
         call.on("error", () => undefined)
-        const outbound = yield* makeOutbound(writeTo(call), afterWrite)
+        const outbound = yield* makeOutbound(streamOf(call), afterWrite)
         const shellSlot = yield* Ref.make<Option.Option<Effect.Effect<void>>>(Option.none())
 
         const stopping = yield* Ref.make(false)
@@ -111,8 +116,7 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
 
         // destroyOnReturn false: the default iterator destroys the duplex at EOF, before our replies and status.
         const commands = call.iterator({ destroyOnReturn: false }) as AsyncIterable<InboundFrame>
-        const received = yield* Stream.fromAsyncIterable(commands, (e) => e).pipe(
-          Stream.runForEach(dispatch),
+        const received = yield* forEachAsync(commands, dispatch).pipe(
           Effect.either,
           Effect.raceFirst(Effect.as(Deferred.await(peerCancelled), "cancelled" as const))
         )

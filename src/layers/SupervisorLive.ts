@@ -36,10 +36,21 @@ const groupExists = (pgid: number): boolean => {
   }
 }
 
+/** kill(2) to the process group; what it threw, if it did. */
+const killGroup = (pgid: number, signal: NodeJS.Signals): unknown => {
+  try {
+    process.kill(-pgid, signal)
+    return undefined
+  } catch (e) {
+    return e
+  }
+}
+
+const groupFailed = (pgid: number, signal: NodeJS.Signals, error: unknown) =>
+  error === undefined ? Effect.void : Log.debug("signal_group_failed", { pgid, signal, error })
+
 const signalGroup = (pgid: number, signal: NodeJS.Signals) =>
-  Effect.try(() => process.kill(-pgid, signal)).pipe(
-    Effect.catchAll((e) => Log.debug("signal_group_failed", { pgid, signal, error: e.error }))
-  )
+  Effect.suspend(() => groupFailed(pgid, signal, killGroup(pgid, signal)))
 
 /** Created (parents too) or its mtime bumped; a failure is logged and tolerated. */
 const touchReadyFile = (file: string) =>
@@ -95,7 +106,10 @@ export const SupervisorLive: Layer.Layer<
         return run(Log.info("signal_not_forwarded", { signal, reason: "the user CMD is not running" }))
       }
       const pgid = main.pid
-      run(Effect.zipRight(signalGroup(pgid, signal), Log.debug("signal_forwarded", { signal, pgid })))
+      // Sent by the listener itself, not by a forked fiber: the group gets it a scheduler hop sooner
+      // (bench/signals.ts); only the log lines wait for a fiber.
+      const error = killGroup(pgid, signal)
+      run(Effect.zipRight(groupFailed(pgid, signal, error), Log.debug("signal_forwarded", { signal, pgid })))
     }
     yield* Effect.forEach(FORWARDED_SIGNALS, (signal) => listenScoped(signal, forward), { discard: true })
 

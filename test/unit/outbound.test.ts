@@ -1,36 +1,92 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, TestClock } from "effect"
+import { Deferred, Effect, Fiber, FiberId, TestClock } from "effect"
 import * as R from "../../src/domain/responses.js"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import type { ReplyStream } from "../../src/layers/session/outbound.js"
 import { makeOutbound, OUTBOUND_DEPTH } from "../../src/layers/session/outbound.js"
 import { captureLogs } from "../support/logs.js"
 
 const started = (id: string): Response => ({ commandId: id, payload: { $case: "started", value: {} } })
 
+/**
+ * A stream like grpc-js's call: takes each reply at once (wanting no more after `takes` of them, until
+ * `drain()`), and calls back in order only when `writeAll()` says the pending ones were written.
+ */
+const heldStream = (takes = Infinity) => {
+  const handed: Array<string> = []
+  const pending: Array<(error?: Error | null) => void> = []
+  let drain = Deferred.unsafeMake<void>(FiberId.none)
+  const stream: ReplyStream = {
+    write: (response, written) => {
+      handed.push(response.commandId)
+      pending.push(written)
+      return handed.length < takes
+    },
+    drained: Effect.suspend(() => Deferred.await(drain))
+  }
+  return {
+    stream,
+    handed,
+    writeAll: (error?: Error) => pending.splice(0).forEach((written) => written(error)),
+    drain: () => {
+      const previous = drain
+      drain = Deferred.unsafeMake<void>(FiberId.none)
+      takes = Infinity
+      return Deferred.succeed(previous, undefined)
+    }
+  }
+}
+
+/** Lets every other fiber that can run do so, up to where it waits. */
+const settle = Effect.repeatN(Effect.yieldNow(), 50)
+
+/** A stream that writes each reply at once (or fails each with `error`). */
+const instantStream = (onWrite: (r: Response) => void = () => {}, error?: Error): ReplyStream => ({
+  write: (response, written) => {
+    onWrite(response)
+    written(error)
+    return true
+  },
+  drained: Effect.void
+})
+
 describe("Session sender", () => {
-  it.scoped("flush writes every queued reply, in order, and does not cancel", () =>
+  it.scoped("flush returns once every queued reply was written, in order, and does not cancel", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
-      const written: Array<string> = []
-      const gate = yield* Deferred.make<void>()
-      const out = yield* makeOutbound(
-        (r) => Effect.zipRight(Deferred.await(gate), Effect.sync(() => void written.push(r.commandId))),
-        () => Effect.void
-      ).pipe(Effect.provide(logs.layer))
+      const held = heldStream()
+      const out = yield* makeOutbound(held.stream, () => Effect.void).pipe(Effect.provide(logs.layer))
       for (const id of ["a", "b", "c"]) yield* out.send(R.done(id, 0))
       const flushing = yield* Effect.fork(out.flush)
-      yield* Deferred.succeed(gate, undefined)
+      yield* settle
+      expect(held.handed).toEqual(["a", "b", "c"])
+      expect(flushing.unsafePoll()).toBeNull()
+      held.writeAll()
       yield* Fiber.join(flushing)
-      expect(written).toEqual(["a", "b", "c"])
       yield* out.send(R.done("d", 0))
-      yield* out.flush
-      expect(written).toEqual(["a", "b", "c", "d"])
+      const again = yield* Effect.fork(out.flush)
+      yield* settle
+      held.writeAll()
+      yield* Fiber.join(again)
+      expect(held.handed).toEqual(["a", "b", "c", "d"])
+    }))
+
+  it.scoped("replies go to the stream without waiting for earlier writes, until the stream wants no more", () =>
+    Effect.gen(function*() {
+      const held = heldStream(3)
+      const out = yield* makeOutbound(held.stream, () => Effect.void)
+      for (const id of ["a", "b", "c", "d", "e"]) yield* out.send(started(id))
+      yield* settle
+      expect(held.handed).toEqual(["a", "b", "c"])
+      yield* held.drain()
+      yield* settle
+      expect(held.handed).toEqual(["a", "b", "c", "d", "e"])
     }))
 
   it.scoped("flush gives up after 2 s when the stream does not take the replies", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
-      const out = yield* makeOutbound(() => Effect.never, () => Effect.void).pipe(Effect.provide(logs.layer))
+      const out = yield* makeOutbound(heldStream().stream, () => Effect.void).pipe(Effect.provide(logs.layer))
       yield* out.send(R.done("stuck", 0))
       const flushing = yield* Effect.fork(out.flush.pipe(Effect.provide(logs.layer)))
       yield* TestClock.adjust("1999 millis")
@@ -43,7 +99,7 @@ describe("Session sender", () => {
   it.scoped("producers wait while 64 replies are queued, and cancel releases them as drops", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
-      const out = yield* makeOutbound(() => Effect.never, () => Effect.void)
+      const out = yield* makeOutbound(heldStream(1).stream, () => Effect.void)
       yield* out.send(started("in-flight"))
       for (let i = 0; i < OUTBOUND_DEPTH; i++) yield* out.send(started(`q${i}`))
       const blocked = yield* Effect.fork(out.send(R.done("late", 1)))
@@ -57,7 +113,7 @@ describe("Session sender", () => {
   it.scoped("after cancel, replies are dropped and classified: terminal, chunk, unknown", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
-      const out = yield* makeOutbound(() => Effect.void, () => Effect.void)
+      const out = yield* makeOutbound(instantStream(), () => Effect.void)
       yield* out.cancel
       yield* out.cancel
       yield* Effect.all([
@@ -79,7 +135,7 @@ describe("Session sender", () => {
   it.scoped("a write failure logs session_send_failed, cancels, and later sends are dropped", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
-      const out = yield* makeOutbound(() => Effect.fail(new Error("stream reset")), () => Effect.void).pipe(
+      const out = yield* makeOutbound(instantStream(() => {}, new Error("stream reset")), () => Effect.void).pipe(
         Effect.provide(logs.layer)
       )
       yield* out.send(R.done("first", 0))
@@ -89,15 +145,33 @@ describe("Session sender", () => {
       expect(logs.events("session_send_dropped_terminal").map((e) => e.command_id)).toEqual(["second"])
     }))
 
-  it.scoped("afterWrite runs once per reply written, after the write", () =>
+  it.scoped("afterWrite runs for each terminal reply, in order, once the stream called back for it", () =>
     Effect.gen(function*() {
       const order: Array<string> = []
-      const out = yield* makeOutbound(
-        (r) => Effect.sync(() => void order.push(`write ${r.commandId}`)),
-        (r) => Effect.sync(() => void order.push(`after ${r.commandId}`))
-      )
+      const held = heldStream()
+      const out = yield* makeOutbound(held.stream, (r) => Effect.sync(() => void order.push(`after ${r.commandId}`)))
       yield* out.send(R.done("x", 0))
-      yield* out.flush
-      expect(order).toEqual(["write x", "after x"])
+      yield* out.send(started("chunk"))
+      yield* out.send(R.error("y", 5, "boom"))
+      const flushing = yield* Effect.fork(out.flush)
+      yield* settle
+      expect(held.handed).toEqual(["x", "chunk", "y"])
+      expect(order).toEqual([])
+      held.writeAll()
+      yield* Fiber.join(flushing)
+      expect(order).toEqual(["after x", "after y"])
+    }))
+
+  it.scoped("a failure reported by the write callback logs session_send_failed once and cancels", () =>
+    Effect.gen(function*() {
+      const logs = captureLogs()
+      const held = heldStream()
+      const out = yield* makeOutbound(held.stream, () => Effect.void).pipe(Effect.provide(logs.layer))
+      yield* out.send(started("a"))
+      yield* out.send(R.done("b", 0))
+      yield* settle
+      held.writeAll(new Error("stream reset"))
+      yield* out.cancelled
+      expect(logs.events("session_send_failed")).toMatchObject([{ command_id: "a", error: "stream reset" }])
     }))
 })

@@ -1,6 +1,7 @@
 import type { Scope } from "effect"
-import { Deferred, Duration, Effect, Option, Queue } from "effect"
+import { Deferred, Duration, Effect, Exit, FiberId, Option, Queue } from "effect"
 import * as Log from "../../domain/log.js"
+import { isTerminal } from "../../domain/responses.js"
 import type { Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 
 /** The spec's sender: queue depth 64, producers wait while it is full. */
@@ -12,8 +13,18 @@ type Item =
   | { readonly _tag: "reply"; readonly response: Response }
   | { readonly _tag: "flush"; readonly done: Deferred.Deferred<void> }
 
-/** Writes one reply to the stream; resolves once the transport took it, fails when it cannot. */
-export type WriteReply = (response: Response) => Effect.Effect<void, Error>
+/**
+ * The Session's stream as the sender sees it: a Node writable (grpc-js's server call), which writes in
+ * order and calls back in order.
+ */
+export interface ReplyStream {
+  /**
+   * Hands one reply to the transport; `written` runs once it was written, or with the error that stopped
+   * it. False: the transport wants nothing more until `drained`.
+   */
+  readonly write: (response: Response, written: (error?: Error | null) => void) => boolean
+  readonly drained: Effect.Effect<void>
+}
 
 export interface Outbound {
   /** Enqueue with backpressure; after cancel the reply is dropped and logged by kind. */
@@ -44,11 +55,12 @@ const dropped = (response: Response) => {
 }
 
 /**
- * The only writer of a Session's stream. `afterWrite` runs once a reply was written (the progress
- * reporter's completion line hangs off it). The sender lives in the caller's scope.
+ * The only writer of a Session's stream. `afterWrite` runs once a terminal reply (Done, Error,
+ * RegisterDone) was written, in the order they were (the progress reporter's completion line hangs
+ * off it). The sender lives in the caller's scope.
  */
 export const makeOutbound = (
-  write: WriteReply,
+  stream: ReplyStream,
   afterWrite: (response: Response) => Effect.Effect<void>
 ): Effect.Effect<Outbound, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -56,8 +68,13 @@ export const makeOutbound = (
     const cancelledSignal = yield* Deferred.make<void>()
     const cancelled = Deferred.await(cancelledSignal)
 
+    /** Room in the queue: in at once. Full: wait for room or cancel, whichever comes first. */
     const enqueue = (item: Item) =>
-      Effect.raceFirst(Queue.offer(queue, item).pipe(Effect.as(true)), cancelled.pipe(Effect.as(false)))
+      Effect.suspend(() =>
+        Queue.unsafeOffer(queue, item)
+          ? Effect.succeed(true)
+          : Effect.raceFirst(Queue.offer(queue, item).pipe(Effect.as(true)), cancelled.pipe(Effect.as(false)))
+      )
 
     const send = (response: Response) =>
       Effect.gen(function*() {
@@ -79,26 +96,78 @@ export const makeOutbound = (
       }
     })
 
+    /*
+     * Writes are pipelined: the sender hands replies to the stream without waiting for earlier ones to be
+     * written, for as long as the stream takes more. Waiting for each write, and waking a fiber per reply,
+     * held a command's output to a fraction of what the connection carries (bench/throughput.ts). The stream calls back in order: a chunk's callback just counts it
+     * written; a terminal reply's, or a failure, goes to the confirmer fiber, which runs `afterWrite` or
+     * ends the Session. A flush waits until everything handed over was written and confirmed.
+     */
+    let unconfirmed = 0
+    let idle: Array<Deferred.Deferred<void>> = []
+    const settle = () => {
+      if (unconfirmed !== 0) return
+      for (const waiter of idle) Deferred.unsafeDone(waiter, Exit.void)
+      idle = []
+    }
+    const confirmations = yield* Queue.unbounded<{ readonly response: Response; readonly error: Error | undefined }>()
+    const confirm = (response: Response) => (error?: Error | null) => {
+      if (error == null && !isTerminal(response)) {
+        unconfirmed--
+        return settle()
+      }
+      Queue.unsafeOffer(confirmations, { response, error: error ?? undefined })
+    }
+
+    const failed = (response: Response, error: Error) =>
+      Effect.gen(function*() {
+        if (!(yield* Deferred.isDone(cancelledSignal))) {
+          yield* Log.error("session_send_failed", {
+            command_id: response.commandId,
+            payload_type: payloadType(response),
+            error: error.message
+          })
+        }
+        yield* cancel
+      })
+
+    const confirmer = Effect.gen(function*() {
+      while (true) {
+        const { error, response } = yield* Queue.take(confirmations)
+        if (error !== undefined) return yield* failed(response, error)
+        yield* afterWrite(response)
+        unconfirmed--
+        settle()
+      }
+    })
+
+    /** Every reply handed to the stream so far was written and confirmed. Checked and joined in one step. */
+    const allConfirmed = Effect.suspend(() => {
+      if (unconfirmed === 0) return Effect.void
+      const waiter = Deferred.unsafeMake<void>(FiberId.none)
+      idle.push(waiter)
+      return Deferred.await(waiter)
+    })
+
     const sender = Effect.gen(function*() {
       while (true) {
         const item = yield* Queue.take(queue)
         if (item._tag === "flush") {
+          yield* allConfirmed
           yield* Deferred.succeed(item.done, undefined)
           continue
         }
-        const failure = yield* Effect.flip(write(item.response)).pipe(Effect.option)
-        if (Option.isSome(failure) && !(yield* Deferred.isDone(cancelledSignal))) {
-          yield* Log.error("session_send_failed", {
-            command_id: item.response.commandId,
-            payload_type: payloadType(item.response),
-            error: failure.value.message
-          })
-          return yield* cancel
+        unconfirmed++
+        let more: boolean
+        try {
+          more = stream.write(item.response, confirm(item.response))
+        } catch (e) {
+          return yield* failed(item.response, e instanceof Error ? e : new Error(String(e)))
         }
-        if (Option.isNone(failure)) yield* afterWrite(item.response)
+        if (!more) yield* stream.drained
       }
     })
-    yield* Effect.forkScoped(Effect.raceFirst(sender, cancelled))
+    yield* Effect.forkScoped(Effect.raceFirst(Effect.zip(sender, confirmer, { concurrent: true }), cancelled))
 
     const flush = Effect.gen(function*() {
       const done = yield* Deferred.make<void>()

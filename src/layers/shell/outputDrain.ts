@@ -19,9 +19,9 @@ export interface OutputReader {
 
 /**
  * The read end of the merged output pipe as a `net.Socket`: libuv's non-blocking pipe I/O on the event
- * loop (a thread-pool `fs.read` would park a worker thread on every silent command). Reads land in one
- * fixed 32 KiB buffer (`onread`), so one read is one chunk; returning false pauses reading until the
- * chunk was handled, which backs a slow Session up into the children's writes instead of into memory.
+ * loop (a thread-pool `fs.read` would park a worker thread on every silent command). Reads land in a
+ * 32 KiB buffer (`onread`), so one read is one chunk; returning false pauses reading until the chunk
+ * was handled, which backs a slow Session up into the children's writes instead of into memory.
  *
  * The socket owns `fd` from the moment it exists (`onOwned` then runs, in the same step) and closes it
  * when the scope closes, never while a read is in flight.
@@ -30,6 +30,22 @@ export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<Outpu
   Effect.gen(function*() {
     const events = yield* Queue.unbounded<ReadEvent>()
     let readError: unknown = undefined
+    let readInto = Buffer.allocUnsafe(OUTPUT_READ_SIZE)
+    /**
+     * The chunk just read, as a buffer of its own: a mostly full read keeps the read buffer itself (the
+     * next read gets a new one), a short one is copied out of it (allocUnsafe + copy: Buffer.from(view)
+     * costs three times as much).
+     */
+    const keep = (buf: Buffer, bytes: number): Buffer => {
+      if (bytes >= OUTPUT_READ_SIZE / 2) {
+        readInto = Buffer.allocUnsafe(OUTPUT_READ_SIZE)
+        return buf.subarray(0, bytes)
+      }
+      const data = Buffer.allocUnsafe(bytes)
+      buf.copy(data, 0, 0, bytes)
+      return data
+    }
+
     const socket = yield* Effect.acquireRelease(
       Effect.try({
         try: () => {
@@ -39,9 +55,10 @@ export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<Outpu
             readable: true,
             writable: false,
             onread: {
-              buffer: Buffer.allocUnsafe(OUTPUT_READ_SIZE),
-              callback: (bytes: number, buf: Uint8Array) => {
-                Queue.unsafeOffer(events, { _tag: "Chunk", data: Buffer.from(buf.subarray(0, bytes)) })
+              // Node asks for the buffer of the next read after each callback below has run.
+              buffer: () => readInto,
+              callback: (bytes: number, buf: Buffer) => {
+                Queue.unsafeOffer(events, { _tag: "Chunk", data: keep(buf, bytes) })
                 return false
               }
             }
