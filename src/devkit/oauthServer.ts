@@ -31,6 +31,8 @@ export type OAuthFault =
   | { readonly kind: "token_type"; readonly tokenType: string }
   /** Never answer (until the fault is cleared or the server closes); the assertion is not processed. */
   | { readonly kind: "hang" }
+  /** Hold the request until the fault is cleared, then answer it as usual: a slow server. */
+  | { readonly kind: "slow" }
 
 /** One request as the server saw it. */
 export interface CapturedRequest {
@@ -177,11 +179,13 @@ export const startOAuthServer = async (options: OAuthServerOptions): Promise<OAu
     ctx.state.captured = entry
     for (const wake of [...waiters]) wake()
     const current = fault
-    if (current?.kind === "hang") {
+    if (current?.kind === "hang" || current?.kind === "slow") {
       await new Promise<void>((resume) => {
         hanging.push(resume)
         ctx.res.once("close", resume)
       })
+    }
+    if (current?.kind === "hang") {
       ctx.status = 503
       entry.status = ctx.status
       return
@@ -191,7 +195,7 @@ export const startOAuthServer = async (options: OAuthServerOptions): Promise<OAu
     entry.form = { ...(ctx as Partial<KoaContextWithOIDC>).oidc?.body } as CapturedRequest["form"]
     const body = ctx.body as { access_token?: unknown } | undefined
     if (ctx.status === 200 && typeof body?.access_token === "string") issuedTokens.push(body.access_token)
-    if (current !== undefined) applyFault(ctx, current)
+    if (current !== undefined && current.kind !== "slow") applyFault(ctx, current)
     entry.status = ctx.status
   })
   provider.on("grant.error", (ctx: KoaContextWithOIDC, error: errors.OIDCProviderError) => {
@@ -211,7 +215,7 @@ export const startOAuthServer = async (options: OAuthServerOptions): Promise<OAu
     issuedTokens,
     setFault: (next) => {
       fault = next
-      if (next?.kind !== "hang") releaseHanging()
+      if (next?.kind !== "hang" && next?.kind !== "slow") releaseHanging()
     },
     waitForRequests: (count) =>
       new Promise<void>((resolve) => {
@@ -246,7 +250,7 @@ export const startOAuthServer = async (options: OAuthServerOptions): Promise<OAu
   }
 }
 
-const applyFault = (ctx: KoaContextWithOIDC, fault: Exclude<OAuthFault, { kind: "hang" }>) => {
+const applyFault = (ctx: KoaContextWithOIDC, fault: Exclude<OAuthFault, { kind: "hang" | "slow" }>) => {
   const body = ctx.body as Record<string, unknown> | undefined
   switch (fault.kind) {
     case "status":

@@ -7,6 +7,7 @@ import { decodeFrame } from "../domain/commandFrame.js"
 import { waitAtMost } from "../domain/fibers.js"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
+import { encodeResponse } from "../domain/responseFrame.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ClawkerdServiceService } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { BootstrapStore } from "../services/BootstrapStore.js"
@@ -14,6 +15,8 @@ import { DaemonConfig } from "../services/DaemonConfig.js"
 import { Listener, ListenerFatal, ListenerStartError } from "../services/Listener.js"
 import { SessionHandler } from "../services/SessionHandler.js"
 import { checkVerifiedPeer, isControlPlanePeer, peerInfo, reasonOfHandshakeError } from "./listener/peer.js"
+import { makeRemoteAddresses } from "./listener/remoteAddress.js"
+import { statusAudit } from "./listener/statusAudit.js"
 
 /** Largest Command accepted; a bigger one fails its Session with RESOURCE_EXHAUSTED (documented in SECURITY.md). */
 export const MAX_COMMAND_BYTES = 4 * 1024 * 1024
@@ -53,8 +56,21 @@ export const ListenerLive: Layer.Layer<
     const fatal = yield* Deferred.make<never, ListenerFatal>()
     const run = yield* FiberSet.makeRuntime<never, void, never>()
 
-    const grpcServer = new grpc.Server(GRPC_OPTIONS)
-    const service = { session: { ...ClawkerdServiceService.session, requestDeserialize: decodeFrame } }
+    const grpcServer = new grpc.Server({
+      ...GRPC_OPTIONS,
+      interceptors: [
+        statusAudit((failed) =>
+          run(Log.warn("session_rpc_failed", {
+            code: failed.code,
+            details: failed.details,
+            remote_address: failed.remoteAddress
+          }))
+        )
+      ]
+    })
+    const service = {
+      session: { ...ClawkerdServiceService.session, requestDeserialize: decodeFrame, responseSerialize: encodeResponse }
+    }
     grpcServer.addService(service, {
       session: (call: grpc.ServerDuplexStream<InboundFrame, Response>) => {
         // Defence in depth: the handshake already pinned the peer; check again per call.
@@ -87,14 +103,16 @@ export const ListenerLive: Layer.Layer<
         }),
       catch: (e) => new ListenerStartError({ kind: "tls_config", message: `listener TLS material: ${reason(e)}` })
     })
+    const addresses = makeRemoteAddresses()
     const rejected = (socket: tls.TLSSocket | net.Socket, why: string, detail?: string) =>
       run(Log.warn("listener_peer_rejected", {
         reason: why,
-        remote_address: `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`,
+        remote_address: addresses.of(socket),
         ...(detail === undefined ? {} : { detail })
       }))
 
     server.on("connection", (socket: net.Socket) => {
+      addresses.accepted(socket)
       sockets.add(socket)
       socket.on("close", () => sockets.delete(socket))
     })

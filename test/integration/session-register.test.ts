@@ -1,12 +1,8 @@
-import { Layer } from "effect"
-import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as C from "../../src/devkit/commands.js"
-import { HydraLive } from "../../src/layers/HydraLive.js"
-import { RegistrarLive } from "../../src/layers/RegistrarLive.js"
 import type { Registrar } from "../../src/services/Registrar.js"
 import type { ListenerRig } from "../support/listenerRig.js"
-import { startListenerRig } from "../support/listenerRig.js"
+import { startRegisterListenerRig } from "../support/listenerRig.js"
 import type { Rig } from "../support/registerRig.js"
 import { startRig } from "../support/registerRig.js"
 
@@ -15,17 +11,7 @@ let rig: ListenerRig<Registrar>
 
 beforeAll(async () => {
   cp = await startRig()
-  rig = await startListenerRig({
-    fixture: {
-      root: path.dirname(cp.bootstrapDir),
-      dir: cp.bootstrapDir,
-      deployment: cp.deployment,
-      signer: cp.signer,
-      assertion: cp.assertion
-    },
-    env: cp.env,
-    capabilities: RegistrarLive.pipe(Layer.provide(HydraLive))
-  })
+  rig = await startRegisterListenerRig(cp)
 })
 afterAll(async () => {
   await rig.close()

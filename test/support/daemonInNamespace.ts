@@ -1,4 +1,5 @@
 import * as path from "node:path"
+import type { ClientCredentials } from "../../src/devkit/cpClient.js"
 import { connect, CpSession } from "../../src/devkit/cpClient.js"
 import type { LogEvent } from "../../src/devkit/daemonLog.js"
 import { listenerPort, readLogEvents } from "../../src/devkit/daemonLog.js"
@@ -18,6 +19,11 @@ export interface DaemonOptions {
   /** Reuse the state directory of an earlier run (restart semantics). */
   readonly stateDir?: string
   readonly listen?: string
+  /**
+   * Shell commands run as root inside the namespace (which has its own mount namespace) before the
+   * daemon replaces the shell as PID 1: e.g. a small or read-only mount for storage faults.
+   */
+  readonly prelude?: string
 }
 
 export interface DaemonRun {
@@ -33,6 +39,13 @@ export interface DaemonRun {
   readonly close: () => void
 }
 
+/** What the CP presents to clawkerd's listener in `deployment`: its client leaf, and the CA it trusts. */
+export const cpCredentials = (deployment: Deployment): ClientCredentials => ({
+  caPem: deployment.ca.certPem,
+  certPem: deployment.cpClient.certPem,
+  keyPem: deployment.cpClient.keyPem
+})
+
 /** The built daemon as PID 1 of a fresh PID namespace, with its state, logs and accounts in a temp dir. */
 export const startDaemonInNamespace = async (options: DaemonOptions): Promise<DaemonRun> => {
   const stateDir = options.stateDir ?? (await tempDir("clawkerd-e2e-"))
@@ -41,7 +54,9 @@ export const startDaemonInNamespace = async (options: DaemonOptions): Promise<Da
   const readyFile = path.join(stateDir, "run", "ready")
   // Each run logs to a fresh directory, so a restarted daemon's log is its own.
   const logFile = path.join(await tempDir("clawkerd-e2e-log-"), "clawkerd.log")
-  const ns = inPidNamespace([process.execPath, binPath, ...options.userCmd], {
+  const daemon = [process.execPath, binPath, ...options.userCmd]
+  const argv = options.prelude === undefined ? daemon : ["sh", "-c", `${options.prelude}\nexec "$@"`, "sh", ...daemon]
+  const ns = inPidNamespace(argv, {
     env: {
       CLAWKER_AGENT: "dev",
       CLAWKER_PROJECT: "demo",
@@ -76,11 +91,7 @@ export const startDaemonInNamespace = async (options: DaemonOptions): Promise<Da
     logs,
     events,
     session: async () => {
-      const client = connect(`127.0.0.1:${await port()}`, {
-        caPem: options.deployment.ca.certPem,
-        certPem: options.deployment.cpClient.certPem,
-        keyPem: options.deployment.cpClient.keyPem
-      })
+      const client = connect(`127.0.0.1:${await port()}`, cpCredentials(options.deployment))
       clients.push(client)
       return CpSession.open(client)
     },

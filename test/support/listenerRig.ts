@@ -5,16 +5,20 @@ import type { ClientCredentials, ConnectOptions } from "../../src/devkit/cpClien
 import { connect, CpSession } from "../../src/devkit/cpClient.js"
 import { AgentStateLive } from "../../src/layers/AgentStateLive.js"
 import { BootstrapStoreFromDir } from "../../src/layers/BootstrapStoreLive.js"
+import { HydraLive } from "../../src/layers/HydraLive.js"
 import { ListenerLive } from "../../src/layers/ListenerLive.js"
+import { RegistrarLive } from "../../src/layers/RegistrarLive.js"
 import { SessionHandlerLive } from "../../src/layers/SessionHandlerLive.js"
 import type { AgentState } from "../../src/services/AgentState.js"
 import type { BootstrapStore } from "../../src/services/BootstrapStore.js"
 import type { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { Listener } from "../../src/services/Listener.js"
+import type { Registrar } from "../../src/services/Registrar.js"
 import { configFrom } from "./config.js"
 import type { BootstrapFixture } from "./fixtures.js"
 import { bootstrapFixture } from "./fixtures.js"
 import { captureLogs } from "./logs.js"
+import type { Rig } from "./registerRig.js"
 
 export interface ListenerRigOptions<ROut> {
   /** Extra capabilities for the SessionHandler (ShellExecutor, Registrar, Supervisor, ...), also reachable by the test. */
@@ -79,3 +83,17 @@ export const cpCredentials = (fx: BootstrapFixture): ClientCredentials => ({
 })
 
 export type ListenerRig<ROut = never> = Awaited<ReturnType<typeof startListenerRig<ROut>>>
+
+/** The listener serving Register against a running CP rig: its bootstrap directory, env and a Registrar over Hydra. */
+export const startRegisterListenerRig = (cp: Rig): Promise<ListenerRig<Registrar>> =>
+  startListenerRig({
+    fixture: {
+      root: path.dirname(cp.bootstrapDir),
+      dir: cp.bootstrapDir,
+      deployment: cp.deployment,
+      signer: cp.signer,
+      assertion: cp.assertion
+    },
+    env: cp.env,
+    capabilities: RegistrarLive.pipe(L.provide(HydraLive))
+  })

@@ -17,6 +17,8 @@ export interface NamespaceExit {
 }
 
 export interface Namespaced {
+  /** `performance.now()` just before `unshare` was spawned: where a start-up measurement begins. */
+  readonly startedAt: number
   /** The namespace's PID 1 as the test sees it (its pid in the test's own namespace). */
   readonly pid: () => Promise<number>
   /** Stdout lines so far, carriage returns (from a pseudo-terminal) stripped. */
@@ -61,6 +63,7 @@ export const inPidNamespace = (argv: ReadonlyArray<string>, options: NamespaceOp
   const [command, ...args] = options.tty === true
     ? ["script", "-qec", unshare.map(shellQuote).join(" "), "/dev/null"]
     : unshare
+  const startedAt = performance.now()
   const child = spawn(command ?? "unshare", args, {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...options.env },
     stdio: ["pipe", "pipe", "pipe"]
@@ -111,6 +114,7 @@ export const inPidNamespace = (argv: ReadonlyArray<string>, options: NamespaceOp
   }
 
   return {
+    startedAt,
     pid,
     lines: () => seen,
     line,

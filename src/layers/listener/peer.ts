@@ -15,6 +15,7 @@ export type RejectReason =
   | "cn"
   | "protocol"
   | "handshake_aborted"
+  | "handshake_timeout"
 
 const digest = (text: string) => createHash("sha256").update(text).digest()
 
@@ -63,6 +64,7 @@ export const reasonOfVerifyError = (code: string): RejectReason => {
 export const reasonOfHandshakeError = (socket: TLSSocket, error: NodeJS.ErrnoException): RejectReason => {
   if (socket.authorizationError) return reasonOfVerifyError(String(socket.authorizationError))
   if (error.code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE") return "no_cert"
+  if (error.code === "ERR_TLS_HANDSHAKE_TIMEOUT") return "handshake_timeout"
   if (error.code === "ECONNRESET" || error.code === "ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN") {
     return "handshake_aborted"
   }
