@@ -1,29 +1,58 @@
-// The daemon as it ships: src/programs/bin.ts and everything it imports in one ESM file, written over the
-// per-module dist/programs/bin.js that tsc emitted (`npm run build` runs tsc, then this), so the bin
-// entry, the Dockerfile and the e2e tests keep one path. Loading ~400 modules one by one, the effect
-// package's barrel above all, was most of clawkerd's boot (bench/boot.ts).
+// The daemon as it ships: src/programs/entry.ts and everything it imports in one CommonJS file,
+// dist/programs/clawkerd.cjs, which dist/programs/bin.js (src/programs/bin.ts) compiles with V8's code
+// cache (src/programs/codeCache.ts). Loading ~400 modules one by one, the effect package's barrel above
+// all, was most of clawkerd's boot; compiling the bundle from source was most of the rest (bench/boot.ts).
 //
 // Left outside, loaded from node_modules at run time: the native addon (a .node file next to its
-// exec shim), undici (only Register needs it; HydraLive imports it on first use), and
+// exec shim), undici (only Register needs it; HydraLive loads it on first use), and
 // @grpc/proto-loader, which grpc-js requires only for channelz, never used here.
+//
+// The code cache comes from a training run of the bundle: it boots with no configuration, stops at the
+// configuration error (exit 2), and by then V8 has compiled every module's top level and the boot path's
+// first functions, which the cache keeps.
 import { build } from "esbuild"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 
 const root = path.resolve(import.meta.dirname, "..")
+const programs = path.join(root, "dist/programs")
+const bundle = path.join(programs, "clawkerd.cjs")
 
 await build({
-  entryPoints: [path.join(root, "src/programs/bin.ts")],
-  outfile: path.join(root, "dist/programs/bin.js"),
+  entryPoints: [path.join(root, "src/programs/entry.ts")],
+  outfile: bundle,
   bundle: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20",
   external: ["@clawkerd/native", "undici", "@grpc/proto-loader"],
-  // The CommonJS packages inside (grpc-js) call require(); an ES module has none of its own.
-  banner: {
-    js:
-      "import { createRequire as __clawkerdRequire } from \"node:module\"\nconst require = __clawkerdRequire(import.meta.url)"
-  },
+  // A CommonJS file has no import.meta; src/platform/native.ts resolves the addon from this URL.
+  define: { "import.meta.url": "__clawkerdModuleUrl" },
+  banner: { js: "const __clawkerdModuleUrl = require(\"node:url\").pathToFileURL(__filename).href;" },
+  // import("undici") as require: a script compiled by vm has no loader for import().
+  supported: { "dynamic-import": false },
+  // ASCII only (non-ASCII escaped): src/programs/codeCache.ts reads the bundle as latin1.
+  charset: "ascii",
   sourcemap: true,
   logLevel: "warning"
 })
+
+const loader = path.join(programs, "codeCache.js")
+const training = `
+import * as fs from "node:fs"
+import { cacheFileOf, runBundle } from ${JSON.stringify(loader)}
+const bundle = ${JSON.stringify(bundle)}
+fs.rmSync(cacheFileOf(bundle), { force: true })
+const script = runBundle(bundle)
+process.on("exit", () => fs.writeFileSync(cacheFileOf(bundle), script.createCachedData()))
+`
+const trained = spawnSync(process.execPath, ["--input-type=module", "-e", training], {
+  env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  encoding: "utf8"
+})
+if (trained.status !== 2 || !fs.existsSync(`${bundle}.v8cache`)) {
+  console.error(`bundle.mjs: the training run of ${bundle} should stop at its configuration error (exit 2)`)
+  console.error(`it exited ${trained.status ?? trained.signal}: ${trained.stderr}`)
+  process.exit(1)
+}

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <pthread.h>
@@ -172,6 +173,22 @@ static napi_value get_pgrp(napi_env env, napi_callback_info info) {
   return make_int(env, getpgrp());
 }
 
+/*
+ * malloc_trim(0): hands the heap memory glibc keeps after frees back to the kernel. OpenSSL and
+ * nghttp2 allocate per connection through malloc; after Sessions came and went, that memory stays
+ * in clawkerd's RSS until trimmed. Not glibc (musl): nothing to trim, false.
+ */
+static napi_value trim_malloc(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+#ifdef __GLIBC__
+  napi_get_boolean(env, malloc_trim(0) == 1, &result);
+#else
+  napi_get_boolean(env, false, &result);
+#endif
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -182,6 +199,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"tcgetpgrp", NULL, tc_get_pgrp, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tcsetpgrp", NULL, tc_set_pgrp, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getpgrp", NULL, get_pgrp, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -8,6 +8,7 @@ import { DaemonConfigLive } from "./DaemonConfigLive.js"
 import { ExitRequestLive } from "./ExitRequestLive.js"
 import { HydraLive } from "./HydraLive.js"
 import { ListenerLive } from "./ListenerLive.js"
+import { MemoryReclaimLive } from "./MemoryReclaimLive.js"
 import { ProcessRegistryLive } from "./ProcessRegistryLive.js"
 import { ProgressReporterLive } from "./ProgressReporterLive.js"
 import { ReaperLive } from "./ReaperLive.js"
@@ -49,7 +50,9 @@ export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
     Layer.provideMerge(OrphanDrainOnRelease),
     Layer.provideMerge(SupervisorLive.pipe(Layer.provide(UserResolverLive))),
     Layer.provideMerge(ReaperLive),
-    Layer.provideMerge(Layer.mergeAll(ProcessRegistryLive, AgentStateLive, ExitRequestLive, ShutdownSignalLive)),
+    Layer.provideMerge(
+      Layer.mergeAll(ProcessRegistryLive, AgentStateLive, ExitRequestLive, ShutdownSignalLive, MemoryReclaimLive)
+    ),
     Layer.provideMerge(Banner),
     Layer.provideMerge(ProgressReporterLive),
     Layer.provideMerge(DaemonConfigLive(userCmd))

@@ -7,6 +7,7 @@ import * as Log from "../domain/log.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { AgentState } from "../services/AgentState.js"
 import { ExitRequest } from "../services/ExitRequest.js"
+import { MemoryReclaim } from "../services/MemoryReclaim.js"
 import { ProgressReporter } from "../services/ProgressReporter.js"
 import { Registrar } from "../services/Registrar.js"
 import type { PeerInfo } from "../services/SessionHandler.js"
@@ -54,6 +55,8 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
     const progress = yield* Effect.serviceOption(ProgressReporter)
     const exitRequest = yield* Effect.serviceOption(ExitRequest)
     const muteProgress = Option.match(progress, { onNone: () => Effect.void, onSome: (p) => p.mute })
+    const reclaim = yield* Effect.serviceOption(MemoryReclaim)
+    const settled = Option.match(reclaim, { onNone: () => Effect.void, onSome: (r) => r.settled })
 
     /** The init-step completion line belongs after the terminal reply was written (the sender's afterWrite). */
     const afterWrite = (response: Response) =>
@@ -149,6 +152,7 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
                 yield* muteProgress
                 const endedAt = yield* Clock.currentTimeMillis
                 yield* Log.info("session_ended", { peer_cn: peer.cn, duration: Duration.millis(endedAt - startedAt) })
+                yield* settled
               })
             )
           )

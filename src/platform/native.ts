@@ -25,6 +25,8 @@ export interface NativeAddon {
   readonly tcgetpgrp: (fd: number) => number
   readonly tcsetpgrp: (fd: number, pgid: number) => void
   readonly getpgrp: () => number
+  /** malloc_trim(0): freed heap memory back to the kernel; true when some was released (glibc only). */
+  readonly trimMalloc: () => boolean
 }
 
 const native = createRequire(import.meta.url)("@clawkerd/native") as {

@@ -1,26 +1,6 @@
 #!/usr/bin/env node
-import { Effect } from "effect"
-import { main } from "./main.js"
+import * as path from "node:path"
+import { BUNDLE_FILE, runBundle } from "./codeCache.js"
 
-/*
- * The only place that ends the process. Until main's own handlers (which log to the file) are in
- * place, and as a last resort after them, a stray rejection or exception is reported on stderr and
- * PID 1 goes on.
- */
-const report = (event: string) => (reason: unknown) => {
-  const detail = reason instanceof Error ? reason.stack ?? reason.message : String(reason)
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: "error", event, detail }) + "\n")
-}
-process.on("unhandledRejection", report("unhandled_rejection"))
-process.on("uncaughtException", report("uncaught_exception"))
-
-Effect.runPromise(main(process.argv.slice(2))).then(
-  (code) => {
-    process.exitCode = code
-    process.exit(code)
-  },
-  (defect: unknown) => {
-    report("main_defect")(defect)
-    process.exit(1)
-  }
-)
+// The daemon itself is src/programs/entry.ts, bundled by `npm run build` into dist/programs/clawkerd.cjs.
+runBundle(path.join(import.meta.dirname, BUNDLE_FILE))

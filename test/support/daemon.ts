@@ -3,15 +3,14 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..")
-/** The built daemon: e2e tests run what ships, so `npm test` builds first (tsc, then scripts/bundle.mjs). */
+/** The built daemon: e2e tests run what ships, so `npm test` builds first. */
 export const binPath = path.join(repoRoot, "dist/programs/bin.js")
+/** What bin.js loads: the daemon bundled by scripts/bundle.mjs, with its V8 code cache next to it. */
+export const bundlePath = path.join(repoRoot, "dist/programs/clawkerd.cjs")
 
 export const assertBuilt = () => {
   if (!fs.existsSync(binPath)) throw new Error(`${binPath} is missing: run "npm run build" (npm test does)`)
-  // tsc's own bin.js imports ./main.js; the bundle that ships has it inside.
-  if (fs.readFileSync(binPath, "utf8").includes("from \"./main.js\"")) {
-    throw new Error(`${binPath} is tsc's output, not the bundle that ships: run "npm run build"`)
-  }
+  if (!fs.existsSync(bundlePath)) throw new Error(`${bundlePath} is missing: run "npm run build" (npm test does)`)
 }
 
 export interface Finished {

@@ -1,0 +1,49 @@
+import { Duration, Effect, FiberHandle, Layer } from "effect"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
+import * as Log from "../domain/log.js"
+import { addon } from "../platform/native.js"
+import { MemoryReclaim } from "../services/MemoryReclaim.js"
+
+/** Quiet time after the last Session ended before memory is reclaimed: a burst pays for one reclaim, not one each. */
+export const RECLAIM_QUIET = Duration.seconds(1)
+
+const MIB = 1024 * 1024
+
+/**
+ * V8's full collector, which Node exposes only behind --expose-gc: set at run time, the flag gives the
+ * next new context a `gc` global, and that function collects the whole isolate. (Node 20's V8 ignores
+ * gc()'s options object: a call with one collects nothing.)
+ */
+const fullGc = (): () => void => {
+  v8.setFlagsFromString("--expose-gc")
+  return vm.runInNewContext("gc") as () => void
+}
+
+/** One full collection, then glibc's free memory back to the kernel; RSS and live heap before and after. */
+export const reclaimNow = (collect: () => void): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const before = process.memoryUsage()
+    collect()
+    const trimmed = addon.trimMalloc()
+    const after = process.memoryUsage()
+    return Log.debug("memory_reclaimed", {
+      rss_before_mib: Math.round(before.rss / MIB),
+      rss_after_mib: Math.round(after.rss / MIB),
+      heap_used_before_mib: Math.round(before.heapUsed / MIB),
+      heap_used_after_mib: Math.round(after.heapUsed / MIB),
+      malloc_trimmed: trimmed
+    })
+  })
+
+/** Debounced: each `settled` restarts the quiet period; the reclaim runs when one completes. */
+export const makeMemoryReclaim = (reclaim: Effect.Effect<void>) =>
+  Effect.map(FiberHandle.make<void, never>(), (pending) =>
+    MemoryReclaim.of({
+      settled: Effect.asVoid(FiberHandle.run(pending, Effect.delay(reclaim, RECLAIM_QUIET)))
+    }))
+
+export const MemoryReclaimLive: Layer.Layer<MemoryReclaim> = Layer.scoped(
+  MemoryReclaim,
+  Effect.flatMap(Effect.sync(fullGc), (collect) => makeMemoryReclaim(reclaimNow(collect)))
+)
