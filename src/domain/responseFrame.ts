@@ -1,5 +1,6 @@
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { Response as ResponseCodec } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { roomBefore } from "./frameRoom.js"
 
 /* Wire tags (field number << 3 | length-delimited) of the fields an OutputChunk reply carries. */
 const COMMAND_ID = (1 << 3) | 2
@@ -23,15 +24,13 @@ const putVarint = (target: Buffer, at: number, value: number): number => {
   return offset
 }
 
-/**
- * Response{command_id, output: OutputChunk{data}} laid out by hand, byte for byte what the generated
- * codec writes (fields in number order, empty ones left out), in one buffer: the data is copied once.
- */
-const encodeOutput = (commandId: string, data: Uint8Array): Buffer => {
-  const idBytes = Buffer.byteLength(commandId)
-  const chunk = data.length === 0 ? 0 : 1 + varintSize(data.length) + data.length
-  const size = (idBytes === 0 ? 0 : 1 + varintSize(idBytes) + idBytes) + 1 + varintSize(chunk) + chunk
-  const frame = Buffer.allocUnsafe(size)
+const headerSize = (idBytes: number, dataBytes: number): number => {
+  const chunk = dataBytes === 0 ? 0 : 1 + varintSize(dataBytes) + dataBytes
+  return (idBytes === 0 ? 0 : 1 + varintSize(idBytes) + idBytes) + 1 + varintSize(chunk) + chunk - dataBytes
+}
+
+/** Writes the header of Response{command_id, output: OutputChunk{data}} at the start of `frame`. */
+const putHeader = (frame: Buffer, commandId: string, idBytes: number, dataBytes: number): void => {
   let at = 0
   if (idBytes !== 0) {
     frame[at++] = COMMAND_ID
@@ -39,19 +38,36 @@ const encodeOutput = (commandId: string, data: Uint8Array): Buffer => {
     at += frame.write(commandId, at, "utf8")
   }
   frame[at++] = OUTPUT
-  at = putVarint(frame, at, chunk)
-  if (data.length !== 0) {
+  at = putVarint(frame, at, dataBytes === 0 ? 0 : 1 + varintSize(dataBytes) + dataBytes)
+  if (dataBytes !== 0) {
     frame[at++] = DATA
-    at = putVarint(frame, at, data.length)
-    frame.set(data, at)
+    putVarint(frame, at, dataBytes)
   }
+}
+
+/**
+ * Response{command_id, output: OutputChunk{data}} laid out by hand, byte for byte what the generated
+ * codec writes (fields in number order, empty ones left out). A chunk with room in front (frameRoom.ts)
+ * becomes the frame itself, its header written into that room; any other is copied once into a new one.
+ */
+const encodeOutput = (commandId: string, data: Uint8Array): Buffer => {
+  const idBytes = Buffer.byteLength(commandId)
+  const header = headerSize(idBytes, data.length)
+  if (data.length !== 0 && roomBefore(data) >= header) {
+    const frame = Buffer.from(data.buffer, data.byteOffset - header, header + data.length)
+    putHeader(frame, commandId, idBytes, data.length)
+    return frame
+  }
+  const frame = Buffer.allocUnsafe(header + data.length)
+  putHeader(frame, commandId, idBytes, data.length)
+  frame.set(data, header)
   return frame
 }
 
 /**
  * The listener's response serializer. OutputChunks carry nearly all of a busy Session's bytes, and the
  * generated serializer copies each one three times (the writer's join, finish, then Buffer.from), which
- * bounded command output (bench/throughput.ts); they are laid out directly. Every other reply goes
+ * bounded command output (bench/throughput.ts); they are laid out directly, in place when they can be. Every other reply goes
  * through the generated codec, its bytes viewed as a Buffer instead of copied once more.
  */
 export const encodeResponse = (response: Response): Buffer => {

@@ -1,5 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { allocWithRoom, FRAME_ROOM, withRoom } from "../../src/domain/frameRoom.js"
 import { encodeResponse } from "../../src/domain/responseFrame.js"
 import * as R from "../../src/domain/responses.js"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
@@ -28,6 +29,28 @@ describe("response serializer", () => {
       expect(frame.equals(generated(response))).toBe(true)
       expect(ResponseCodec.decode(frame)).toEqual(response)
     }))
+  })
+
+  it("frames a chunk with room in place, without a copy, and the same bytes as the codec", () => {
+    const data = withRoom(allocWithRoom(32 * 1024).fill(9))
+    for (const id of ["", "init-0123456789ab-config-1", "x".repeat(FRAME_ROOM - 16)]) {
+      const response: Response = { commandId: id, payload: { $case: "output", value: { data } } }
+      const frame = encodeResponse(response)
+      expect(frame.buffer, `id of ${id.length}`).toBe(data.buffer)
+      expect(frame.equals(generated(response))).toBe(true)
+      expect(data.every((b) => b === 9)).toBe(true)
+    }
+  })
+
+  it("copies a chunk whose header needs more room than it has, or that has none", () => {
+    const roomy = withRoom(allocWithRoom(1024).fill(5))
+    const bare = Buffer.alloc(1024, 5)
+    for (const [id, data] of [["y".repeat(FRAME_ROOM), roomy], ["z", bare]] as const) {
+      const response: Response = { commandId: id, payload: { $case: "output", value: { data } } }
+      const frame = encodeResponse(response)
+      expect(frame.buffer).not.toBe(data.buffer)
+      expect(frame.equals(generated(response))).toBe(true)
+    }
   })
 
   it("encodes every other reply with the generated codec", () => {

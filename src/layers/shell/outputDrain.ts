@@ -1,10 +1,17 @@
 import type { Scope } from "effect"
 import { Data, Effect, Queue } from "effect"
 import * as net from "node:net"
+import { allocWithRoom, withRoom } from "../../domain/frameRoom.js"
 import { isClosedPipe } from "./errors.js"
 
 /** The largest read of the merged output, and so the largest OutputChunk (spec: 32 KiB). */
 export const OUTPUT_READ_SIZE = 32 * 1024
+
+/**
+ * Reads taken ahead of the chunk being handed on: the pipe is read while the Session sends, instead of
+ * one read per round trip through the sender (bench/throughput.ts). Bounds what a slow Session holds.
+ */
+export const READ_AHEAD = 4
 
 export class DrainFailed extends Data.TaggedError("DrainFailed")<{ readonly cause: unknown }> {}
 
@@ -20,8 +27,9 @@ export interface OutputReader {
 /**
  * The read end of the merged output pipe as a `net.Socket`: libuv's non-blocking pipe I/O on the event
  * loop (a thread-pool `fs.read` would park a worker thread on every silent command). Reads land in a
- * 32 KiB buffer (`onread`), so one read is one chunk; returning false pauses reading until the chunk
- * was handled, which backs a slow Session up into the children's writes instead of into memory.
+ * 32 KiB buffer (`onread`), so one read is one chunk; with READ_AHEAD chunks not yet handled, returning
+ * false pauses reading until one was, which backs a slow Session up into the children's writes instead
+ * of into memory.
  *
  * The socket owns `fd` from the moment it exists (`onOwned` then runs, in the same step) and closes it
  * when the scope closes, never while a read is in flight.
@@ -30,16 +38,17 @@ export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<Outpu
   Effect.gen(function*() {
     const events = yield* Queue.unbounded<ReadEvent>()
     let readError: unknown = undefined
-    let readInto = Buffer.allocUnsafe(OUTPUT_READ_SIZE)
+    let unhandled = 0
+    let readInto = allocWithRoom(OUTPUT_READ_SIZE)
     /**
-     * The chunk just read, as a buffer of its own: a mostly full read keeps the read buffer itself (the
-     * next read gets a new one), a short one is copied out of it (allocUnsafe + copy: Buffer.from(view)
-     * costs three times as much).
+     * The chunk just read, as a buffer of its own: a mostly full read keeps the read buffer itself, with
+     * the room in front of it for its Response's header (the next read gets a new one); a short one is
+     * copied out of it (allocUnsafe + copy: Buffer.from(view) costs three times as much).
      */
     const keep = (buf: Buffer, bytes: number): Buffer => {
       if (bytes >= OUTPUT_READ_SIZE / 2) {
-        readInto = Buffer.allocUnsafe(OUTPUT_READ_SIZE)
-        return buf.subarray(0, bytes)
+        readInto = allocWithRoom(OUTPUT_READ_SIZE)
+        return withRoom(buf.subarray(0, bytes))
       }
       const data = Buffer.allocUnsafe(bytes)
       buf.copy(data, 0, 0, bytes)
@@ -59,7 +68,7 @@ export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<Outpu
               buffer: () => readInto,
               callback: (bytes: number, buf: Buffer) => {
                 Queue.unsafeOffer(events, { _tag: "Chunk", data: keep(buf, bytes) })
-                return false
+                return ++unhandled < READ_AHEAD
               }
             }
           }
@@ -87,7 +96,7 @@ export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<Outpu
             return yield* new DrainFailed({ cause: event.error })
           }
           yield* onChunk(event.data)
-          socket.resume()
+          if (unhandled-- === READ_AHEAD) socket.resume()
         }
       })
     return { drain }
