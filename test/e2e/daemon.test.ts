@@ -1,16 +1,13 @@
 import * as fs from "node:fs"
 import * as net from "node:net"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as C from "../../src/devkit/commands.js"
 import { outputOf } from "../../src/devkit/cpClient.js"
 import { descendantsOf, readProcTable } from "../../src/layers/reaper/procTable.js"
 import { TESTER } from "../support/accounts.js"
-import { assertBuilt } from "../support/daemon.js"
-import type { DaemonRun } from "../support/daemonInNamespace.js"
-import { startDaemonInNamespace } from "../support/daemonInNamespace.js"
+
+import { daemonsOfFile } from "../support/daemonsOfFile.js"
 import { pidNamespaceUnavailable } from "../support/pidns.js"
-import type { Rig } from "../support/registerRig.js"
-import { startRig } from "../support/registerRig.js"
 import { waitFor } from "../support/wait.js"
 
 /*
@@ -22,28 +19,9 @@ const unavailable = pidNamespaceUnavailable()
 if (unavailable !== undefined) console.warn(`skipping daemon e2e tests: ${unavailable}`)
 const e2e = describe.skipIf(unavailable !== undefined)
 
-let cp: Rig
-const runs: Array<DaemonRun> = []
-beforeAll(async () => {
-  assertBuilt()
-  if (unavailable === undefined) cp = await startRig()
-})
-afterAll(async () => {
-  for (const run of runs) run.close()
-  await cp?.close()
-})
-
-const daemon = async (userCmd: ReadonlyArray<string>, extra: { stateDir?: string; listen?: string } = {}) => {
-  const run = await startDaemonInNamespace({
-    bootstrapDir: cp.bootstrapDir,
-    deployment: cp.deployment,
-    env: cp.env,
-    userCmd,
-    ...extra
-  })
-  runs.push(run)
-  return run
-}
+const daemons = daemonsOfFile(unavailable)
+const daemon = (userCmd: ReadonlyArray<string>, extra: { stateDir?: string; listen?: string } = {}) =>
+  daemons.start(userCmd, extra)
 
 const INIT = "init-0123456789ab"
 
@@ -63,7 +41,7 @@ e2e("clawkerd as PID 1", () => {
       $case: "registerDone",
       value: { ok: true, error: "" }
     })
-    expect(cp.cp.calls.at(-1)).toMatchObject({ agentName: "dev", project: "demo" })
+    expect(daemons.cp().cp.calls.at(-1)).toMatchObject({ agentName: "dev", project: "demo" })
 
     s.send(C.sh(`${INIT}-config-1`, "echo seeding; echo warn >&2"))
     const config = await s.collectUntilTerminal(`${INIT}-config-1`)

@@ -1,12 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as C from "../../src/devkit/commands.js"
 import { connect, CpSession, outputOf } from "../../src/devkit/cpClient.js"
 import { descendantsOf, readProcTable } from "../../src/layers/reaper/procTable.js"
-import { assertBuilt } from "../support/daemon.js"
 import type { DaemonOptions, DaemonRun } from "../support/daemonInNamespace.js"
-import { startDaemonInNamespace } from "../support/daemonInNamespace.js"
-import type { Rig } from "../support/registerRig.js"
-import { startRig } from "../support/registerRig.js"
+import { daemonsOfFile } from "../support/daemonsOfFile.js"
 import { waitFor } from "../support/wait.js"
 import { CRASH_EVENTS, daemonTestsUnavailable } from "./support/daemonTarget.js"
 import { startRelay } from "./support/hostile.js"
@@ -23,30 +20,10 @@ const unavailable = daemonTestsUnavailable("the daemon fault tests")
 
 const INIT = "init-0123456789ab"
 
-let cp: Rig
-const runs: Array<DaemonRun> = []
-beforeAll(async () => {
-  assertBuilt()
-  if (unavailable === undefined) cp = await startRig()
-})
-afterAll(async () => {
-  for (const run of runs) {
-    run.close()
-    await run.ns.signal("SIGKILL").catch(() => undefined)
-    await run.ns.exited
-  }
-  await cp?.close()
-})
-
+const daemons = daemonsOfFile(unavailable)
+const cp = daemons.cp
 const daemon = async (userCmd: ReadonlyArray<string>, options: Partial<DaemonOptions> = {}) => {
-  const run = await startDaemonInNamespace({
-    bootstrapDir: cp.bootstrapDir,
-    deployment: cp.deployment,
-    env: cp.env,
-    userCmd,
-    ...options
-  })
-  runs.push(run)
+  const run = await daemons.start(userCmd, options)
   await run.port()
   return run
 }
@@ -78,13 +55,13 @@ describe.skipIf(unavailable !== undefined)("SIGTERM at every phase", () => {
   })
 
   it("during Register, with the OAuth2 server hanging: the exchange does not hold the exit up", async () => {
-    cp.oauth.setFault({ kind: "hang" })
+    cp().oauth.setFault({ kind: "hang" })
     try {
       const d = await daemon(["true"])
       const s = await d.session()
-      const requests = cp.oauth.requests.length
+      const requests = cp().oauth.requests.length
       s.send(C.registerRequired("reg"))
-      await cp.oauth.waitForRequests(requests + 1)
+      await cp().oauth.waitForRequests(requests + 1)
       expect((await s.request(C.hello("during"))).payload?.$case).toBe("helloAck")
       await d.ns.signal("SIGTERM")
       await expectCleanExit(d, 1)
@@ -94,7 +71,7 @@ describe.skipIf(unavailable !== undefined)("SIGTERM at every phase", () => {
       expect(d.events("token_exchange_attempt")).toHaveLength(1)
       expect(d.events("register_rpc_ok")).toEqual([])
     } finally {
-      cp.oauth.setFault(undefined)
+      cp().oauth.setFault(undefined)
     }
   })
 
@@ -128,7 +105,7 @@ describe.skipIf(unavailable !== undefined)("SIGTERM at every phase", () => {
 
   it("a CMD that ignores SIGTERM, and a second SIGTERM during the grace: SIGKILL after the grace, exit 137", async () => {
     const d = await daemon(["sh", "-c", "trap '' TERM; echo ready; exec sleep 1000"], {
-      env: { ...cp.env, CLAWKERD_STOP_GRACE: "1 second" }
+      env: { ...cp().env, CLAWKERD_STOP_GRACE: "1 second" }
     })
     const s = await d.session()
     expect((await s.request(C.agentReady("ready"))).payload?.$case).toBe("done")
@@ -153,7 +130,7 @@ describe.skipIf(unavailable !== undefined)("a Session cut in the middle of a pip
   const cutAndReopen = async (cut: "cancel" | "network") => {
     const d = await daemon(["true"])
     const proxy = await startRelay(await d.port())
-    const client = connect(`127.0.0.1:${proxy.port}`, cpCredentialsOf(cp.deployment))
+    const client = connect(`127.0.0.1:${proxy.port}`, cpCredentialsOf(cp().deployment))
     try {
       const s = CpSession.open(client)
       s.send(C.shell("pipe", PIPELINE))
