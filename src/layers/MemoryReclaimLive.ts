@@ -1,4 +1,4 @@
-import { Duration, Effect, FiberHandle, Layer } from "effect"
+import { Clock, Duration, Effect, FiberHandle, Layer, Ref } from "effect"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import * as Log from "../domain/log.js"
@@ -15,7 +15,7 @@ const MIB = 1024 * 1024
  * next new context a `gc` global, and that function collects the whole isolate. (Node 20's V8 ignores
  * gc()'s options object: a call with one collects nothing.)
  */
-const fullGc = (): () => void => {
+export const fullGc = (): () => void => {
   v8.setFlagsFromString("--expose-gc")
   return vm.runInNewContext("gc") as () => void
 }
@@ -36,12 +36,32 @@ export const reclaimNow = (collect: () => void): Effect.Effect<void> =>
     })
   })
 
-/** Debounced: each `settled` restarts the quiet period; the reclaim runs when one completes. */
+/**
+ * When Sessions never stop ending (a CP reconnecting in a loop, the soak), the reclaim still runs at
+ * most this long after the previous one: memory a busy daemon frees goes back too.
+ */
+export const RECLAIM_EVERY = Duration.minutes(1)
+
+/**
+ * Debounced: each `settled` restarts the quiet period, and the reclaim runs when one completes; a
+ * `settled` RECLAIM_EVERY or more after the last reclaim (or the start) runs it at once.
+ */
 export const makeMemoryReclaim = (reclaim: Effect.Effect<void>) =>
-  Effect.map(FiberHandle.make<void, never>(), (pending) =>
-    MemoryReclaim.of({
-      settled: Effect.asVoid(FiberHandle.run(pending, Effect.delay(reclaim, RECLAIM_QUIET)))
-    }))
+  Effect.gen(function*() {
+    const pending = yield* FiberHandle.make<void, never>()
+    const last = yield* Ref.make(yield* Clock.currentTimeMillis)
+    const reclaimed = Effect.zipRight(reclaim, Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(last, now)))
+    const overdue = Effect.zipWith(Clock.currentTimeMillis, Ref.get(last), (now, at) =>
+      now - at >= Duration.toMillis(RECLAIM_EVERY))
+    return MemoryReclaim.of({
+      settled: Effect.if(overdue, {
+        onTrue: () =>
+          Effect.zipRight(FiberHandle.clear(pending), reclaimed),
+        onFalse: () =>
+          Effect.asVoid(FiberHandle.run(pending, Effect.delay(reclaimed, RECLAIM_QUIET)))
+      })
+    })
+  })
 
 export const MemoryReclaimLive: Layer.Layer<MemoryReclaim> = Layer.scoped(
   MemoryReclaim,

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Ref, TestClock } from "effect"
-import { makeMemoryReclaim, MemoryReclaimLive, RECLAIM_QUIET } from "../../src/layers/MemoryReclaimLive.js"
+import {
+  fullGc,
+  makeMemoryReclaim,
+  MemoryReclaimLive,
+  RECLAIM_EVERY,
+  RECLAIM_QUIET,
+  reclaimNow
+} from "../../src/layers/MemoryReclaimLive.js"
 import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
 import { captureLogs } from "../support/logs.js"
 
@@ -27,6 +34,22 @@ describe("MemoryReclaim", () => {
       expect(yield* Ref.get(runs)).toBe(2)
     }))
 
+  it.scoped("Sessions that never stop ending still get a reclaim every RECLAIM_EVERY", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const reclaim = yield* makeMemoryReclaim(Ref.update(runs, (n) => n + 1))
+      const step = Duration.millis(Duration.toMillis(RECLAIM_QUIET) / 2)
+      const steps = Math.ceil(Duration.toMillis(RECLAIM_EVERY) / Duration.toMillis(step))
+      for (let round = 1; round <= 2; round++) {
+        for (let i = 0; i < steps; i++) {
+          yield* reclaim.settled
+          yield* TestClock.adjust(step)
+        }
+        yield* reclaim.settled
+        expect(yield* Ref.get(runs)).toBe(round)
+      }
+    }))
+
   it.scoped("a pending reclaim ends with its scope", () =>
     Effect.gen(function*() {
       const runs = yield* Ref.make(0)
@@ -35,23 +58,29 @@ describe("MemoryReclaim", () => {
       expect(yield* Ref.get(runs)).toBe(0)
     }))
 
-  it.live("the live reclaim runs V8's full collector and glibc's trim, and logs the RSS around them", () => {
+  it.live("the reclaim runs V8's full collector and glibc's trim, and logs the RSS and heap around them", () => {
     const logs = captureLogs()
     return Effect.gen(function*() {
-      const reclaim = yield* MemoryReclaim
       // Garbage the young generation's scavenges would leave: promoted, then dropped.
       let garbage: Array<{ readonly n: number }> | undefined = Array.from({ length: 2_000_000 }, (_, n) => ({ n }))
-      yield* Effect.sleep(Duration.millis(50))
       expect(garbage.length).toBe(2_000_000)
       garbage = undefined
-      yield* reclaim.settled
-      yield* Effect.sleep(Duration.sum(RECLAIM_QUIET, Duration.millis(200)))
+      yield* reclaimNow(fullGc())
       const [event] = logs.events("memory_reclaimed")
-      expect(event).toBeDefined()
       expect(event?.rss_before_mib).toBeGreaterThan(0)
       expect(event?.rss_after_mib).toBeGreaterThan(0)
       expect(Number(event?.heap_used_before_mib) - Number(event?.heap_used_after_mib)).toBeGreaterThanOrEqual(20)
       expect(typeof event?.malloc_trimmed).toBe("boolean")
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.live("the live layer reclaims a quiet period after a Session ended", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      yield* (yield* MemoryReclaim).settled
+      expect(logs.events("memory_reclaimed")).toEqual([])
+      yield* Effect.sleep(Duration.sum(RECLAIM_QUIET, Duration.millis(300)))
+      expect(logs.events("memory_reclaimed")).toHaveLength(1)
     }).pipe(Effect.scoped, Effect.provide(Layer.merge(MemoryReclaimLive, logs.layer)))
   })
 })
