@@ -51,7 +51,8 @@ const trained = spawnSync(process.execPath, ["--input-type=module", "-e", traini
   env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
   encoding: "utf8"
 })
-if (trained.status !== 2 || !fs.existsSync(`${bundle}.v8cache`)) {
+const { cacheFileOf } = await import(loader)
+if (trained.status !== 2 || !fs.existsSync(cacheFileOf(bundle))) {
   console.error(`bundle.mjs: the training run of ${bundle} should stop at its configuration error (exit 2)`)
   console.error(`it exited ${trained.status ?? trained.signal}: ${trained.stderr}`)
   process.exit(1)

@@ -5,7 +5,7 @@
  * chunks registered here have room; any other buffer's preceding bytes may belong to someone else
  * (Node's buffer pool).
  */
-const rooms = new WeakMap<Uint8Array, number>()
+const roomy = new WeakSet<Uint8Array>()
 
 /** Enough for the header of any command_id up to 48 bytes; a longer one is framed by copying. */
 export const FRAME_ROOM = 64
@@ -15,9 +15,9 @@ export const allocWithRoom = (size: number): Buffer => Buffer.allocUnsafeSlow(FR
 
 /** `chunk`, a view into a buffer from allocWithRoom starting where it did, now known to have its room. */
 export const withRoom = (chunk: Buffer): Buffer => {
-  rooms.set(chunk, FRAME_ROOM)
+  roomy.add(chunk)
   return chunk
 }
 
 /** The bytes in front of `data` the serializer may write. */
-export const roomBefore = (data: Uint8Array): number => rooms.get(data) ?? 0
+export const roomBefore = (data: Uint8Array): number => (roomy.has(data) ? FRAME_ROOM : 0)

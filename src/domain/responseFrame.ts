@@ -24,8 +24,12 @@ const putVarint = (target: Buffer, at: number, value: number): number => {
   return offset
 }
 
+/** OutputChunk{data}'s encoded length: empty data is left out. */
+const chunkLength = (dataBytes: number): number => (dataBytes === 0 ? 0 : 1 + varintSize(dataBytes) + dataBytes)
+
+/** Everything of the frame before the data bytes. */
 const headerSize = (idBytes: number, dataBytes: number): number => {
-  const chunk = dataBytes === 0 ? 0 : 1 + varintSize(dataBytes) + dataBytes
+  const chunk = chunkLength(dataBytes)
   return (idBytes === 0 ? 0 : 1 + varintSize(idBytes) + idBytes) + 1 + varintSize(chunk) + chunk - dataBytes
 }
 
@@ -38,7 +42,7 @@ const putHeader = (frame: Buffer, commandId: string, idBytes: number, dataBytes:
     at += frame.write(commandId, at, "utf8")
   }
   frame[at++] = OUTPUT
-  at = putVarint(frame, at, dataBytes === 0 ? 0 : 1 + varintSize(dataBytes) + dataBytes)
+  at = putVarint(frame, at, chunkLength(dataBytes))
   if (dataBytes !== 0) {
     frame[at++] = DATA
     putVarint(frame, at, dataBytes)
@@ -67,8 +71,8 @@ const encodeOutput = (commandId: string, data: Uint8Array): Buffer => {
 /**
  * The listener's response serializer. OutputChunks carry nearly all of a busy Session's bytes, and the
  * generated serializer copies each one three times (the writer's join, finish, then Buffer.from), which
- * bounded command output (bench/throughput.ts); they are laid out directly, in place when they can be. Every other reply goes
- * through the generated codec, its bytes viewed as a Buffer instead of copied once more.
+ * bounded command output (bench/throughput.ts); they are laid out directly, in place when they can be.
+ * Every other reply goes through the generated codec, its bytes viewed as a Buffer instead of copied.
  */
 export const encodeResponse = (response: Response): Buffer => {
   if (response.payload?.$case === "output") return encodeOutput(response.commandId, response.payload.value.data)

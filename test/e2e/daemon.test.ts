@@ -20,8 +20,7 @@ if (unavailable !== undefined) console.warn(`skipping daemon e2e tests: ${unavai
 const e2e = describe.skipIf(unavailable !== undefined)
 
 const daemons = daemonsOfFile(unavailable)
-const daemon = (userCmd: ReadonlyArray<string>, extra: { stateDir?: string; listen?: string } = {}) =>
-  daemons.start(userCmd, extra)
+const daemon = daemons.start
 
 const INIT = "init-0123456789ab"
 

@@ -9,8 +9,9 @@ export const binPath = path.join(repoRoot, "dist/programs/bin.js")
 export const bundlePath = path.join(repoRoot, "dist/programs/clawkerd.cjs")
 
 export const assertBuilt = () => {
-  if (!fs.existsSync(binPath)) throw new Error(`${binPath} is missing: run "npm run build" (npm test does)`)
-  if (!fs.existsSync(bundlePath)) throw new Error(`${bundlePath} is missing: run "npm run build" (npm test does)`)
+  for (const file of [binPath, bundlePath]) {
+    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run "npm run build" (npm test does)`)
+  }
 }
 
 export interface Finished {

@@ -99,9 +99,10 @@ export const makeOutbound = (
     /*
      * Writes are pipelined: the sender hands replies to the stream without waiting for earlier ones to be
      * written, for as long as the stream takes more. Waiting for each write, and waking a fiber per reply,
-     * held a command's output to a fraction of what the connection carries (bench/throughput.ts). The stream calls back in order: a chunk's callback just counts it
-     * written; a terminal reply's, or a failure, goes to the confirmer fiber, which runs `afterWrite` or
-     * ends the Session. A flush waits until everything handed over was written and confirmed.
+     * held a command's output to a fraction of what the connection carries (bench/throughput.ts). The
+     * stream calls back in order: a chunk's callback just counts it written; a terminal reply's, or a
+     * failure, goes to the confirmer fiber, which runs `afterWrite` or ends the Session. A flush waits
+     * until everything handed over was written and confirmed.
      */
     let unconfirmed = 0
     let idle: Array<Deferred.Deferred<void>> = []
