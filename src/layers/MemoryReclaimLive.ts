@@ -20,7 +20,10 @@ export const fullGc = (): () => void => {
   return vm.runInNewContext("gc") as () => void
 }
 
-/** One full collection, then glibc's free memory back to the kernel; RSS and live heap before and after. */
+/**
+ * One full collection, then glibc's free memory back to the kernel; RSS and live heap before and after.
+ * It runs inside a Session's end: a failure is logged and the Session ends as it would have.
+ */
 export const reclaimNow = (collect: () => void): Effect.Effect<void> =>
   Effect.suspend(() => {
     const before = process.memoryUsage()
@@ -34,7 +37,7 @@ export const reclaimNow = (collect: () => void): Effect.Effect<void> =>
       heap_used_after_mib: Math.round(after.heapUsed / MIB),
       malloc_trimmed: trimmed
     })
-  })
+  }).pipe(Effect.catchAllDefect((defect) => Log.warn("memory_reclaim_failed", { error: String(defect) })))
 
 /**
  * When Sessions never stop ending (a CP reconnecting in a loop, the soak), the reclaim still runs at

@@ -74,6 +74,17 @@ describe("MemoryReclaim", () => {
     }).pipe(Effect.provide(logs.layer))
   })
 
+  it.effect("a reclaim that fails is logged, not thrown", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      yield* reclaimNow(() => {
+        throw new Error("no collector")
+      })
+      expect(logs.events("memory_reclaim_failed")).toMatchObject([{ error: "Error: no collector" }])
+      expect(logs.events("memory_reclaimed")).toEqual([])
+    }).pipe(Effect.provide(logs.layer))
+  })
+
   it.live("the live layer reclaims a quiet period after a Session ended", () => {
     const logs = captureLogs()
     return Effect.gen(function*() {
