@@ -25,8 +25,11 @@ export interface SoakReport {
   readonly samples: ReadonlyArray<number>
 }
 
-/** A round of each kind of traffic, repeated until the deadline; returns what was done. */
-const traffic = async (target: Target, options: SoakOptions, untilMs: number) => {
+/**
+ * `sessions` long-lived Sessions running exchanges side by side, connect cycles and hostile peers,
+ * each repeated until `untilMs` has passed; returns what was done.
+ */
+export const mixedTraffic = async (target: Target, sessions: number, untilMs: number) => {
   const totals = { commands: 0, cycles: 0, hostile: 0 }
   const credentials = await wrongCredentials(target.deployment)
   const until = Date.now() + untilMs
@@ -50,7 +53,7 @@ const traffic = async (target: Target, options: SoakOptions, untilMs: number) =>
     }
   }
   await Promise.all([
-    ...Array.from({ length: options.sessions }, (_, n) => sessionWorker(n)),
+    ...Array.from({ length: sessions }, (_, n) => sessionWorker(n)),
     cycleWorker(),
     hostileWorker()
   ])
@@ -62,13 +65,13 @@ const traffic = async (target: Target, options: SoakOptions, untilMs: number) =>
  * RSS with no traffic), the measured traffic with RSS sampled, then a settled final sample.
  */
 export const soak = async (target: Target, pid: number, options: SoakOptions): Promise<SoakReport> => {
-  const warm = await traffic(target, options, options.warmUpMs)
+  const warm = await mixedTraffic(target, options.sessions, options.warmUpMs)
   const baseline = await settledFootprint(pid, footprint(pid))
   const samples: Array<number> = []
   const sampler = setInterval(() => samples.push(rssKiB(pid)), options.sampleEveryMs)
   let measured
   try {
-    measured = await traffic(target, options, options.measuredMs)
+    measured = await mixedTraffic(target, options.sessions, options.measuredMs)
   } finally {
     clearInterval(sampler)
   }
