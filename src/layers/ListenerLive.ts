@@ -158,7 +158,7 @@ export const ListenerLive: Layer.Layer<
     // The last window's refusals are reported at shutdown too.
     yield* Effect.addFinalizer(() => summarize)
 
-    const maxPending = pendingWithinFileLimit(limits.maxPending, limits.fdReserve)
+    const maxPending = yield* Effect.sync(() => pendingWithinFileLimit(limits.maxPending, limits.fdReserve))
     const admission = makeAdmission<net.Socket>({ ...limits, maxPending })
     /** Connections dropped to make room: their handshake error is that drop, already logged as "shed". */
     const shed = new WeakSet<net.Socket>()

@@ -36,7 +36,6 @@ export const makeRemoteAddresses = () => {
       const remote = read(socket)
       if (remote !== undefined) known.set(socket, remote)
     },
-    remoteOf,
-    of: (socket: net.Socket): string => remoteOf(socket).address
+    remoteOf
   }
 }
