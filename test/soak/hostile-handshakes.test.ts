@@ -18,8 +18,8 @@ const SHAPE: FloodShape = { idle: 1_000, slowTls: 1_000, sources: 20, reopenAfte
  */
 const WARM_UP_MS = 30_000
 const DURATION_MS = 120_000
-/** The issue's 1 s, with room for a loaded machine; the failure it guards against is no Hello at all. */
-const HELLO_GATE_MS = 5_000
+/** The issue's 1 s is reported; the gate leaves room for a loaded machine (see the short version). */
+const HELLO_GATE_MS = 10_000
 
 const unavailable = daemonTestsUnavailable("the handshake flood soak")
 const daemon = daemonUnderTest({ prelude: `ulimit -n ${FILE_LIMIT}` })
