@@ -27,6 +27,8 @@ export interface Authority extends Issued {
 
 export interface LeafOptions {
   readonly cn: string
+  /** The whole Subject DN, RFC 4514 style, instead of `CN=<cn>`: e.g. to mint names the listener must refuse. */
+  readonly subject?: string
   readonly eku?: ReadonlyArray<Eku>
   readonly dns?: ReadonlyArray<string>
   readonly ips?: ReadonlyArray<string>
@@ -80,7 +82,7 @@ export const mintLeaf = async (ca: Authority, options: LeafOptions): Promise<Iss
   ]
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: nextSerial(),
-    subject: `CN=${options.cn}`,
+    subject: options.subject ?? `CN=${options.cn}`,
     issuer: ca.cert.subject,
     notBefore: options.notBefore ?? new Date(now - DAY),
     notAfter: options.notAfter ?? new Date(now + 30 * DAY),

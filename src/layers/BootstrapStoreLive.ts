@@ -18,24 +18,51 @@ const describeFsError = (e: unknown): string => {
   return `cannot be read: ${e instanceof Error ? e.message : String(e)}`
 }
 
-/** Group or world access to a secret is worth a warning, never a refusal: the image may be built that way. */
+const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`
+
+/** Public material (the certificates, the directory): group or world access is worth a warning only. */
 const warnIfLoose = (file: string, p: string, mode: number) =>
-  (mode & 0o077) === 0
-    ? Effect.void
-    : Log.warn("bootstrap_permissions_loose", { file, path: p, mode: `0${(mode & 0o777).toString(8)}` })
+  (mode & 0o077) === 0 ? Effect.void : Log.warn("bootstrap_permissions_loose", { file, path: p, mode: octal(mode) })
+
+/** The secrets: like ssh with a private key, any access by another user refuses them outright. */
+const SECRET_FILES: ReadonlySet<string> = new Set([BOOTSTRAP_FILES.key, BOOTSTRAP_FILES.assertion])
+
+/**
+ * Why another user could read or replace a secret file, or undefined. "Another user" is anyone but
+ * clawkerd's own (root in the image): the group and other bits, and an owner that is someone else.
+ */
+const secretExposure = (stat: { readonly mode: number; readonly uid: number }): string | undefined => {
+  const self = process.geteuid?.() ?? 0
+  if (stat.uid !== self) return `is owned by uid ${stat.uid}, not by clawkerd's uid ${self} (mode ${octal(stat.mode)})`
+  if ((stat.mode & 0o077) !== 0) {
+    return `has mode ${octal(stat.mode)}: readable or writable by others than its owner (expected 0400 or 0600)`
+  }
+  return undefined
+}
 
 const readFile = (dir: string, file: string): Effect.Effect<string, BootstrapError> => {
   const p = path.join(dir, file)
   return Effect.gen(function*() {
     const text = yield* Effect.tryPromise({
+      // One open: the mode checked is the mode of what is read.
       try: async () => {
-        const stat = await fs.stat(p)
-        if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" })
-        return { text: await fs.readFile(p, "utf8"), mode: stat.mode }
+        const handle = await fs.open(p, "r")
+        try {
+          const stat = await handle.stat()
+          if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" })
+          return { text: await handle.readFile("utf8"), stat }
+        } finally {
+          await handle.close()
+        }
       },
       catch: (e) => new BootstrapError({ file, path: p, problem: describeFsError(e) })
     })
-    yield* warnIfLoose(file, p, text.mode)
+    if (SECRET_FILES.has(file)) {
+      const exposure = secretExposure(text.stat)
+      if (exposure !== undefined) return yield* new BootstrapError({ file, path: p, problem: exposure })
+    } else {
+      yield* warnIfLoose(file, p, text.stat.mode)
+    }
     if (text.text.trim() === "") {
       return yield* new BootstrapError({ file, path: p, problem: "is empty" })
     }

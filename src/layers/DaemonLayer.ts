@@ -6,6 +6,7 @@ import { AgentStateLive } from "./AgentStateLive.js"
 import { BootstrapStoreLive } from "./BootstrapStoreLive.js"
 import { DaemonConfigLive } from "./DaemonConfigLive.js"
 import { ExitRequestLive } from "./ExitRequestLive.js"
+import { GrpcLogLive } from "./GrpcLogLive.js"
 import { HydraLive } from "./HydraLive.js"
 import { ListenerLive } from "./ListenerLive.js"
 import { MemoryReclaimLive } from "./MemoryReclaimLive.js"
@@ -55,5 +56,6 @@ export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
     ),
     Layer.provideMerge(Banner),
     Layer.provideMerge(ProgressReporterLive),
+    Layer.provideMerge(GrpcLogLive),
     Layer.provideMerge(DaemonConfigLive(userCmd))
   )

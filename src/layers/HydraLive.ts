@@ -33,7 +33,8 @@ const loadUndici: Effect.Effect<typeof Undici, HydraError> = Effect.tryPromise({
 
 /**
  * TLS 1.3, the bootstrap CA as the only trust root, and the CP's constant name for both SNI and the
- * certificate check whatever host the URL names (undici would otherwise take the URL's host).
+ * certificate check whatever host the URL names (undici would otherwise take the URL's host). A
+ * plain Agent of its own: it dials Hydra directly, whatever *_proxy variables say.
  */
 const dispatcherFor = (http: typeof Undici, caPem: string) =>
   Effect.acquireRelease(

@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js"
-import { Deferred, Duration, Effect, Exit, FiberSet, Layer, Redacted } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, FiberSet, Layer, Redacted } from "effect"
+import { constants } from "node:crypto"
 import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { InboundFrame } from "../domain/commandFrame.js"
@@ -14,16 +15,41 @@ import { BootstrapStore } from "../services/BootstrapStore.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 import { Listener, ListenerFatal, ListenerStartError } from "../services/Listener.js"
 import { SessionHandler } from "../services/SessionHandler.js"
+import type { AdmissionLimits } from "./listener/admission.js"
+import { makeAdmission } from "./listener/admission.js"
+import { pendingWithinFileLimit } from "./listener/fdBudget.js"
 import { checkVerifiedPeer, isControlPlanePeer, peerInfo, reasonOfHandshakeError } from "./listener/peer.js"
-import { makeRemoteAddresses } from "./listener/remoteAddress.js"
+import type { RefusalLogLimits } from "./listener/refusalLog.js"
+import { makeRefusalLog } from "./listener/refusalLog.js"
+import { acceptedOf, makeRemoteAddresses } from "./listener/remoteAddress.js"
 import { statusAudit } from "./listener/statusAudit.js"
 
 /** Largest Command accepted; a bigger one fails its Session with RESOURCE_EXHAUSTED (documented in SECURITY.md). */
 export const MAX_COMMAND_BYTES = 4 * 1024 * 1024
 /** How long the force-close may take before teardown goes on without it. */
 const CLOSE_LIMIT = Duration.seconds(5)
-/** A peer that has not finished its handshake by then is dropped. */
-const HANDSHAKE_TIMEOUT_MS = 10_000
+
+/** What unauthenticated peers may cost; every value is documented in SECURITY.md. */
+export interface ListenerLimits extends AdmissionLimits, RefusalLogLimits {
+  /** A peer that has not finished its handshake by then is dropped. */
+  readonly handshakeTimeoutMs: number
+  /** File descriptors that handshakes in flight never take (see pendingWithinFileLimit). */
+  readonly fdReserve: number
+  /** The refusal log's window: one summary line at the end of each that saw a refusal. */
+  readonly summaryInterval: Duration.Duration
+}
+
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
+  handshakeTimeoutMs: 5_000,
+  maxPending: 64,
+  maxPendingPerSource: 8,
+  fdReserve: 64,
+  linesPerSource: 20,
+  linesPerWindow: 200,
+  trackedSources: 1_024,
+  summarySources: 10,
+  summaryInterval: Duration.minutes(1)
+}
 
 /**
  * The spec's keepalive: ping an idle client every 30 s, 10 s to answer. grpc-js's server pings
@@ -38,10 +64,16 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
 
 const reason = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
+/** The limits the listener applies; the daemon's are the defaults, tests may provide others. */
+export class ListenerLimitsRef extends Context.Reference<ListenerLimitsRef>()("clawkerd/ListenerLimits", {
+  defaultValue: (): ListenerLimits => DEFAULT_LISTENER_LIMITS
+}) {}
+
 /**
  * The CP-only listener: our own tls.Server does the handshake (TLS 1.3, client cert chained to the
  * bootstrap CA, clientAuth EKU, CN pin) and only a verified control plane is handed to grpc-js, so
- * nobody else ever reaches HTTP/2. Release is a force-close.
+ * nobody else ever reaches HTTP/2. Connections still in their handshake are bounded (ListenerLimits),
+ * and so are the log lines refusals write. Release is a force-close.
  */
 export const ListenerLive: Layer.Layer<
   Listener,
@@ -55,6 +87,7 @@ export const ListenerLive: Layer.Layer<
     const sessions = yield* SessionHandler
     const fatal = yield* Deferred.make<never, ListenerFatal>()
     const run = yield* FiberSet.makeRuntime<never, void, never>()
+    const limits = yield* ListenerLimitsRef
 
     const grpcServer = new grpc.Server({
       ...GRPC_OPTIONS,
@@ -99,29 +132,60 @@ export const ListenerLive: Layer.Layer<
           rejectUnauthorized: false,
           minVersion: "TLSv1.3",
           ALPNProtocols: ["h2"],
-          handshakeTimeout: HANDSHAKE_TIMEOUT_MS
+          handshakeTimeout: limits.handshakeTimeoutMs,
+          // No resumption: every connection proves its certificate afresh. With tickets off, TLS 1.3
+          // falls back to stateful sessions, and Node keeps none unless asked ('newSession' events).
+          secureOptions: constants.SSL_OP_NO_TICKET
         }),
       catch: (e) => new ListenerStartError({ kind: "tls_config", message: `listener TLS material: ${reason(e)}` })
     })
     const addresses = makeRemoteAddresses()
-    const rejected = (socket: tls.TLSSocket | net.Socket, why: string, detail?: string) =>
+    const refusals = makeRefusalLog(limits)
+    const rejected = (socket: tls.TLSSocket | net.Socket, why: string, detail?: string) => {
+      const remote = addresses.remoteOf(socket)
+      if (!refusals.refused(remote.source, why)) return
       run(Log.warn("listener_peer_rejected", {
         reason: why,
-        remote_address: addresses.of(socket),
+        remote_address: remote.address,
         ...(detail === undefined ? {} : { detail })
       }))
+    }
+    const summarize = Effect.suspend(() => {
+      const summary = refusals.drain()
+      return summary === undefined ? Effect.void : Log.warn("listener_refusals_summary", { ...summary })
+    })
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(limits.summaryInterval), summarize)))
+    // The last window's refusals are reported at shutdown too.
+    yield* Effect.addFinalizer(() => summarize)
+
+    const maxPending = yield* Effect.sync(() => pendingWithinFileLimit(limits.maxPending, limits.fdReserve))
+    const admission = makeAdmission<net.Socket>({ ...limits, maxPending })
+    /** Connections dropped to make room: their handshake error is that drop, already logged as "shed". */
+    const shed = new WeakSet<net.Socket>()
 
     server.on("connection", (socket: net.Socket) => {
       addresses.accepted(socket)
       sockets.add(socket)
-      socket.on("close", () => sockets.delete(socket))
+      socket.on("close", () => {
+        sockets.delete(socket)
+        admission.settled(socket)
+      })
+      const victim = admission.admit(socket, addresses.remoteOf(socket).source)
+      if (victim === undefined) return
+      admission.settled(victim)
+      shed.add(victim)
+      rejected(victim, "shed")
+      victim.destroy()
     })
     server.on("tlsClientError", (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-      rejected(socket, reasonOfHandshakeError(socket, error), error.code ?? error.message)
+      const accepted = acceptedOf(socket)
+      admission.settled(accepted)
+      if (!shed.has(accepted)) rejected(socket, reasonOfHandshakeError(socket, error), error.code ?? error.message)
       socket.destroy()
     })
     server.on("secureConnection", (socket: tls.TLSSocket) => {
       socket.on("error", () => undefined)
+      admission.settled(acceptedOf(socket))
       const refused = checkVerifiedPeer(socket)
       if (refused !== undefined) {
         rejected(socket, refused)
@@ -150,7 +214,11 @@ export const ListenerLive: Layer.Layer<
       run(Log.error("clawkerd_listener_serve_failed", { error: e.message }))
       Deferred.unsafeDone(fatal, Exit.fail(new ListenerFatal({ message: e.message })))
     })
-    yield* Log.info("clawkerd_listener_started", { addr: formatHostPort(address), port: address.port })
+    yield* Log.info("clawkerd_listener_started", {
+      addr: formatHostPort(address),
+      port: address.port,
+      max_pending_handshakes: maxPending
+    })
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {

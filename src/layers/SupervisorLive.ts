@@ -1,6 +1,4 @@
 import { Deferred, Duration, Effect, Either, Layer, Option, Runtime, Schedule } from "effect"
-import * as fsp from "node:fs/promises"
-import * as path from "node:path"
 import { bashExitCode } from "../domain/exitCodes.js"
 import * as Log from "../domain/log.js"
 import { FORWARDED_SIGNALS, signalNumber } from "../domain/signals.js"
@@ -17,6 +15,7 @@ import { UserResolver } from "../services/UserResolver.js"
 import type { Launched } from "./supervisor/launch.js"
 import { launch } from "./supervisor/launch.js"
 import { isFoundOnPath } from "./supervisor/onPath.js"
+import { removeStaleReadyFile, touchReadyFile } from "./supervisor/readyFile.js"
 import { holdsTerminal } from "./supervisor/terminal.js"
 
 /** After SIGKILL, how long stop waits for the exit before it gives up on a process stuck in the kernel. */
@@ -52,19 +51,6 @@ const groupFailed = (pgid: number, signal: NodeJS.Signals, error: unknown) =>
 const signalGroup = (pgid: number, signal: NodeJS.Signals) =>
   Effect.suspend(() => groupFailed(pgid, signal, killGroup(pgid, signal)))
 
-/** Created (parents too) or its mtime bumped; a failure is logged and tolerated. */
-const touchReadyFile = (file: string) =>
-  Effect.tryPromise(async () => {
-    await fsp.mkdir(path.dirname(file), { recursive: true })
-    const now = new Date()
-    const handle = await fsp.open(file, "a")
-    try {
-      await handle.utimes(now, now)
-    } finally {
-      await handle.close()
-    }
-  }).pipe(Effect.catchAll((e) => Log.warn("ready_file_touch_failed", { path: file, error: e.error })))
-
 /**
  * The user CMD as an init supervises its main child. The user is resolved when the layer is
  * built, so a bad CLAWKER_USER fails boot. A spawn that fails leaves nothing spawned (the next
@@ -91,6 +77,7 @@ export const SupervisorLive: Layer.Layer<
     const run = Runtime.runFork(yield* Effect.runtime<never>())
     const lock = yield* Effect.makeSemaphore(1)
     const exited = yield* Deferred.make<number>()
+    yield* removeStaleReadyFile(config.readyFile)
 
     yield* Effect.try(() => addon.ignoreTtyStops()).pipe(
       Effect.catchAll((e) => Log.warn("tty_stop_signals_not_ignored", { error: e.error }))

@@ -30,9 +30,12 @@ const openClient = (material: BootstrapMaterial, address: string) =>
         minVersion: "TLSv1.3"
       })
       // grpc-js checks the server certificate against the override name, not the address's host.
+      // Never through a proxy from the environment (grpc_proxy, https_proxy, http_proxy): the token
+      // request goes direct, so a Register dial through a proxy would fail after the assertion is spent.
       return new AgentServiceClient(address, credentials.createFromSecureContext(context), {
         "grpc.ssl_target_name_override": CONTROL_PLANE_CN,
-        "grpc.default_authority": CONTROL_PLANE_CN
+        "grpc.default_authority": CONTROL_PLANE_CN,
+        "grpc.enable_http_proxy": 0
       })
     }),
     (client) => Effect.sync(() => client.close())

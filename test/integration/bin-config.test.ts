@@ -33,6 +33,19 @@ describe("clawkerd entry point: configuration errors exit 2 with one clear line"
     expect(failure).toMatchObject({ level: "error", agent: "x" })
   })
 
+  it("a key.pem readable by others is exit 2 naming the file and its mode", async () => {
+    const fx = await bootstrapFixture()
+    fs.chmodSync(path.join(fx.dir, "key.pem"), 0o644)
+    const r = await runBin({
+      CLAWKER_AGENT: "x",
+      CLAWKER_USER: "root",
+      CLAWKERD_LOG_DIR: fx.root,
+      CLAWKERD_BOOTSTRAP_DIR: fx.dir
+    })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`bootstrap key.pem (${path.join(fx.dir, "key.pem")}): has mode 0644`)
+  })
+
   it("mismatched key names the file", async () => {
     const fx = await bootstrapFixture()
     const other = await bootstrapFixture()

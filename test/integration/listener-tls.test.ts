@@ -110,6 +110,30 @@ describe("the listener refuses every peer but the control plane, at the TLS laye
       "not_yet_valid"
     ],
     [
+      "a second CN attribute after the CP's",
+      async () =>
+        withCert(
+          await mintLeaf(rig.fx.deployment.ca, {
+            cn: "clawker-controlplane",
+            subject: "CN=clawker-controlplane, CN=clawker.demo.other",
+            eku: ["clientAuth"]
+          })
+        ),
+      "cn"
+    ],
+    [
+      "the CP's CN in a multi-valued RDN",
+      async () =>
+        withCert(
+          await mintLeaf(rig.fx.deployment.ca, {
+            cn: "clawker-controlplane",
+            subject: "CN=clawker-controlplane+O=clawker",
+            eku: ["clientAuth"]
+          })
+        ),
+      "cn"
+    ],
+    [
       "a TLS 1.2-only client with the CP's own certificate",
       async () => ({ ...withCert(rig.fx.deployment.cpClient), maxVersion: "TLSv1.2" as const }),
       "protocol"
@@ -126,6 +150,48 @@ describe("the listener refuses every peer but the control plane, at the TLS laye
       await stillServes()
     })
   }
+
+  it("the CP's certificate with its CN among other attributes is served", async () => {
+    const cp = await mintLeaf(rig.fx.deployment.ca, {
+      cn: "clawker-controlplane",
+      subject: "O=clawker, CN=clawker-controlplane",
+      eku: ["clientAuth"]
+    })
+    const s = rig.session({ caPem: rig.fx.deployment.ca.certPem, certPem: cp.certPem, keyPem: cp.keyPem })
+    expect((await s.request(C.hello("o-then-cn"))).payload?.$case).toBe("helloAck")
+    s.close()
+    await s.ended
+  })
+
+  it("no TLS session is resumed: each connection of the CP presents its certificate again", async () => {
+    const cp = { ...withCert(rig.fx.deployment.cpClient), ca: rig.fx.deployment.ca.certPem }
+    const connectOnce = (session?: Buffer) =>
+      new Promise<{ readonly reused: boolean; readonly ticket: Buffer | undefined }>((resolve, reject) => {
+        let ticket: Buffer | undefined
+        const socket = tls.connect({
+          host: "127.0.0.1",
+          port: rig.port,
+          checkServerIdentity: () => undefined,
+          ALPNProtocols: ["h2"],
+          ...cp,
+          ...(session === undefined ? {} : { session })
+        })
+        socket.on("session", (s: Buffer) => (ticket = s))
+        socket.on("error", reject)
+        socket.on("secureConnect", () => {
+          const reused = socket.isSessionReused()
+          // TLS 1.3 sends its tickets after the handshake: give them a moment to arrive.
+          setTimeout(() => {
+            socket.destroy()
+            resolve({ reused, ticket })
+          }, 200)
+        })
+      })
+    const first = await connectOnce()
+    const second = await connectOnce(first.ticket)
+    expect(first.reused).toBe(false)
+    expect(second.reused).toBe(false)
+  })
 
   it("plaintext HTTP/2 → rejected as protocol, and the listener keeps serving", async () => {
     const session = http2.connect(`http://127.0.0.1:${rig.port}`)

@@ -6,7 +6,8 @@ import { connect, CpSession } from "../../src/devkit/cpClient.js"
 import { AgentStateLive } from "../../src/layers/AgentStateLive.js"
 import { BootstrapStoreFromDir } from "../../src/layers/BootstrapStoreLive.js"
 import { HydraLive } from "../../src/layers/HydraLive.js"
-import { ListenerLive } from "../../src/layers/ListenerLive.js"
+import type { ListenerLimits } from "../../src/layers/ListenerLive.js"
+import { DEFAULT_LISTENER_LIMITS, ListenerLimitsRef, ListenerLive } from "../../src/layers/ListenerLive.js"
 import { RegistrarLive } from "../../src/layers/RegistrarLive.js"
 import { SessionHandlerLive } from "../../src/layers/SessionHandlerLive.js"
 import type { AgentState } from "../../src/services/AgentState.js"
@@ -26,6 +27,8 @@ export interface ListenerRigOptions<ROut> {
   readonly env?: Readonly<Record<string, string>>
   /** Certificates and bootstrap directory to serve with; a fresh fixture by default. */
   readonly fixture?: BootstrapFixture
+  /** Changes to the daemon's listener limits (e.g. a short refusal summary window). */
+  readonly limits?: Partial<ListenerLimits>
 }
 
 /**
@@ -46,6 +49,7 @@ export const startListenerRig = async <ROut = never>(options: ListenerRigOptions
   const base = L.mergeAll(AgentStateLive, BootstrapStoreFromDir(fx.dir)).pipe(L.provideMerge(config))
   const capabilities = (options.capabilities ?? (L.empty as Layer.Layer<ROut>)).pipe(L.provideMerge(base))
   const layer = ListenerLive.pipe(
+    L.provide(L.succeed(ListenerLimitsRef, { ...DEFAULT_LISTENER_LIMITS, ...options.limits })),
     L.provide(SessionHandlerLive),
     L.provideMerge(capabilities),
     L.provideMerge(logs.layer)

@@ -91,17 +91,48 @@ describe("BootstrapStore", () => {
       expect(Either.isLeft(r) && r.left.message).toMatch(/bootstrap directory .*nope.*does not exist/)
     }))
 
-  it.effect("group/world-readable files and directory are warned about, not refused", () =>
+  it.effect("a group/world-readable certificate or directory is warned about, not refused", () =>
     Effect.gen(function*() {
       const dir = yield* Effect.promise(() => variant("ca.pem", fx.deployment.ca.certPem))
-      yield* Effect.promise(() => fs.chmod(path.join(dir, "key.pem"), 0o644))
+      yield* Effect.promise(() => fs.chmod(path.join(dir, "cert.pem"), 0o644))
       yield* Effect.promise(() => fs.chmod(dir, 0o755))
       const { logs, r } = yield* loadEither(dir)
       expect(Either.isRight(r)).toBe(true)
       const warned = logs.events("bootstrap_permissions_loose").map((e) => [e.file, e.mode])
       expect(warned).toContainEqual(["directory", "0755"])
-      expect(warned).toContainEqual(["key.pem", "0644"])
+      expect(warned).toContainEqual(["cert.pem", "0644"])
       expect(warned.map(([file]) => file)).not.toContain("ca.pem")
+    }))
+
+  const exposed: Array<[string, number, number, RegExp]> = [
+    ["key.pem", 0o644, 0, /key\.pem .*has mode 0644/],
+    ["key.pem", 0o640, 0, /key\.pem .*has mode 0640/],
+    ["key.pem", 0o602, 0, /key\.pem .*has mode 0602/],
+    ["assertion.jwt", 0o444, 0, /assertion\.jwt .*has mode 0444/],
+    ["assertion.jwt", 0o620, 0, /assertion\.jwt .*has mode 0620/],
+    ["key.pem", 0o400, 1000, /key\.pem .*is owned by uid 1000, not by clawkerd's uid 0 \(mode 0400\)/]
+  ]
+  for (const [file, mode, uid, message] of exposed) {
+    it.effect(`${file} with mode 0${mode.toString(8)} owned by uid ${uid} is refused, naming the file and mode`, () =>
+      Effect.gen(function*() {
+        const dir = yield* Effect.promise(() => variant("ca.pem", fx.deployment.ca.certPem))
+        yield* Effect.promise(() => fs.chown(path.join(dir, file), uid, 0))
+        yield* Effect.promise(() => fs.chmod(path.join(dir, file), mode))
+        const { r } = yield* loadEither(dir)
+        expect(Either.isLeft(r) && r.left).toMatchObject({ _tag: "BootstrapError", file })
+        expect(Either.isLeft(r) && r.left.message).toMatch(message)
+      }))
+  }
+
+  it.effect("key.pem and assertion.jwt at 0600 (the owner may write) are accepted", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => variant("ca.pem", fx.deployment.ca.certPem))
+      for (const file of ["key.pem", "assertion.jwt"]) {
+        yield* Effect.promise(() => fs.chmod(path.join(dir, file), 0o600))
+      }
+      const { logs, r } = yield* loadEither(dir)
+      expect(Either.isRight(r)).toBe(true)
+      expect(logs.events("bootstrap_permissions_loose")).toHaveLength(0)
     }))
 
   it.effect("a leaf from another CA is loaded with a warning", () =>

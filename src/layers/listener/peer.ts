@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import type { PeerCertificate, TLSSocket } from "node:tls"
 import { CONTROL_PLANE_CN } from "../../domain/constants.js"
 import type { PeerInfo } from "../../services/SessionHandler.js"
+import { hasSingleCommonName } from "./subjectName.js"
 
 const CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2"
 
@@ -34,20 +35,27 @@ export const peerInfo = (cert: PeerCertificate | undefined, remoteAddress: strin
   remoteAddress
 })
 
+/**
+ * The pin: the Subject holds exactly one CN (a second CN attribute or a multi-valued RDN could make
+ * two parsers disagree on which name is "the" CN) and it is the control plane's.
+ */
+const isPinned = (cert: PeerCertificate): boolean =>
+  hasSingleCommonName(cert.raw) && isControlPlaneCn(commonNameOf(cert))
+
 /** The per-call check, defence in depth behind the handshake's. */
 export const isControlPlanePeer = (cert: PeerCertificate | undefined): boolean =>
-  cert?.raw !== undefined && isControlPlaneCn(commonNameOf(cert))
+  cert?.raw !== undefined && isPinned(cert)
 
 /**
  * The whole authorization, once the handshake is done: a certificate, verified against the bootstrap
- * CA, with the clientAuth EKU and the CN pin. undefined = the control plane.
+ * CA, with the clientAuth EKU and the CN pin (one CN, and that one the control plane's). undefined = the control plane.
  */
 export const checkVerifiedPeer = (socket: TLSSocket): RejectReason | undefined => {
   const cert = socket.getPeerCertificate()
   if (cert === null || cert.raw === undefined) return "no_cert"
   if (!socket.authorized) return reasonOfVerifyError(String(socket.authorizationError ?? ""))
   if (!(cert.ext_key_usage ?? []).includes(CLIENT_AUTH_EKU)) return "eku"
-  if (!isControlPlaneCn(commonNameOf(cert))) return "cn"
+  if (!isPinned(cert)) return "cn"
   return undefined
 }
 

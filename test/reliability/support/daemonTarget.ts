@@ -27,7 +27,8 @@ export const daemonTarget = async (run: DaemonRun, deployment: Deployment): Prom
     address,
     deployment,
     events: (event) => run.events(event),
-    session: () => ownSession(address, cpCredentialsOf(deployment))
+    session: () => ownSession(address, cpCredentialsOf(deployment)),
+    everyRefusalLogged: false
   }
 }
 

@@ -10,8 +10,9 @@ import { mintAuthority, mintLeaf } from "../../../src/devkit/pki.js"
 import type { Command, Response } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ClawkerdServiceService, Command as CommandCodec } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 
-/** What one hostile connection saw: the local port (the daemon logs it as the remote address) and whether it was served. */
+/** What one hostile connection saw: where it came from (the daemon logs it as the remote address) and whether it was served. */
 export interface PeerOutcome {
+  readonly localAddress: string
   readonly localPort: number
   /** The listener sent application data (or HTTP/2 settings) to a peer it should have refused. */
   readonly served: boolean
@@ -19,40 +20,51 @@ export interface PeerOutcome {
 
 const settle = <T>(start: (resolve: (value: T) => void) => void) => new Promise<T>(start)
 
+let sources = 0
+/**
+ * The next of 250 loopback source addresses (all of 127/8 reaches the listener): hostile peers come
+ * from many hosts, as they would from other containers, so the listener's per-source limits
+ * (8 handshakes in flight) do not shed a test's concurrent peers.
+ */
+export const nextSource = () => `127.0.3.${1 + (sources++ % 250)}`
+
 /** A TCP peer that sends `bytes` and hangs up; resolves once the listener closed on it. */
 export const garbagePeer = (port: number, bytes: Buffer = randomBytes(1 + Math.floor(Math.random() * 4096))) =>
   settle<PeerOutcome>((resolve) => {
     let localPort = 0
-    const socket = net.connect(port, "127.0.0.1", () => {
+    const localAddress = nextSource()
+    const socket = net.connect({ port, host: "127.0.0.1", localAddress }, () => {
       localPort = socket.localPort ?? 0
       socket.end(bytes)
     })
     // Read whatever comes back (a TLS alert, maybe): an unread socket never sees its EOF, so never closes.
     socket.resume()
     socket.on("error", () => undefined)
-    socket.on("close", () => resolve({ localPort, served: false }))
+    socket.on("close", () => resolve({ localAddress, localPort, served: false }))
   })
 
 /** A TCP peer that connects and drops the connection at once, before any TLS byte. */
 export const hangUpPeer = (port: number) =>
   settle<PeerOutcome>((resolve) => {
     let localPort = 0
-    const socket = net.connect(port, "127.0.0.1", () => {
+    const localAddress = nextSource()
+    const socket = net.connect({ port, host: "127.0.0.1", localAddress }, () => {
       localPort = socket.localPort ?? 0
       socket.destroy()
     })
     socket.on("error", () => undefined)
-    socket.on("close", () => resolve({ localPort, served: false }))
+    socket.on("close", () => resolve({ localAddress, localPort, served: false }))
   })
 
 /** A TCP peer that connects and says nothing, until the listener gives up on its handshake. */
 export const silentPeer = (port: number) =>
   settle<PeerOutcome>((resolve) => {
     let localPort = 0
-    const socket = net.connect(port, "127.0.0.1", () => (localPort = socket.localPort ?? 0))
+    const localAddress = nextSource()
+    const socket = net.connect({ port, host: "127.0.0.1", localAddress }, () => (localPort = socket.localPort ?? 0))
     socket.resume()
     socket.on("error", () => undefined)
-    socket.on("close", () => resolve({ localPort, served: false }))
+    socket.on("close", () => resolve({ localAddress, localPort, served: false }))
   })
 
 /**
@@ -63,19 +75,20 @@ export const tlsPeer = (port: number, caPem: string, options: tls.ConnectionOpti
   settle<PeerOutcome>((resolve) => {
     let localPort = 0
     let served = false
+    const localAddress = nextSource()
+    const tcp = net.connect({ port, host: "127.0.0.1", localAddress }, () => (localPort = tcp.localPort ?? 0))
+    tcp.on("error", () => undefined)
     const socket = tls.connect({
-      host: "127.0.0.1",
-      port,
+      socket: tcp,
       ca: caPem,
       checkServerIdentity: () => undefined,
       ALPNProtocols: ["h2"],
       ...options
     })
-    socket.on("connect", () => (localPort = socket.localPort ?? 0))
     socket.on("secureConnect", () => socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))
     socket.on("data", () => (served = true))
     socket.on("error", () => undefined)
-    socket.on("close", () => resolve({ localPort, served }))
+    socket.on("close", () => resolve({ localAddress, localPort, served }))
   })
 
 /** HTTP/2 in the clear (h2c): served would mean the listener spoke HTTP/2 to it. */
@@ -83,11 +96,14 @@ export const plaintextH2Peer = (port: number) =>
   settle<PeerOutcome>((resolve) => {
     let localPort = 0
     let served = false
-    const session = http2.connect(`http://127.0.0.1:${port}`)
+    const localAddress = nextSource()
+    const session = http2.connect(`http://127.0.0.1:${port}`, {
+      createConnection: () => net.connect({ port, host: "127.0.0.1", localAddress })
+    })
     session.on("connect", (_s, socket) => (localPort = socket.localPort ?? 0))
     session.on("remoteSettings", () => (served = true))
     session.on("error", () => undefined)
-    session.on("close", () => resolve({ localPort, served }))
+    session.on("close", () => resolve({ localAddress, localPort, served }))
     // A request, so the client really writes the preface and a HEADERS frame.
     session.request({ ":path": "/clawker.clawkerd.v1.ClawkerdService/Session" }).on("error", () => undefined)
   })

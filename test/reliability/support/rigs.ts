@@ -1,4 +1,4 @@
-import { Layer } from "effect"
+import { Duration, Layer } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { ProcessRegistryLive } from "../../../src/layers/ProcessRegistryLive.js"
 import { ShellExecutorLive } from "../../../src/layers/ShellExecutorLive.js"
@@ -8,9 +8,18 @@ import { ownSession } from "./hostile.js"
 import type { Target } from "./hostileScenario.js"
 import { cpCredentialsOf } from "./hostileScenario.js"
 
-/** The listener rig with real ShellCommand pipelines behind it, as the daemon wires them. */
+/** How soon the shell rig's listener sums up its refusals (the daemon: once a minute). */
+const SUMMARY_INTERVAL = Duration.seconds(1)
+
+/**
+ * The listener rig with real ShellCommand pipelines behind it, as the daemon wires them. Every
+ * refusal gets its own line (no log budgets), so a test can check each one's reason.
+ */
 export const startShellRig = () =>
-  startListenerRig({ capabilities: ShellExecutorLive.pipe(Layer.provide(ProcessRegistryLive)) })
+  startListenerRig({
+    capabilities: ShellExecutorLive.pipe(Layer.provide(ProcessRegistryLive)),
+    limits: { linesPerSource: Infinity, linesPerWindow: Infinity, summaryInterval: SUMMARY_INTERVAL }
+  })
 
 export type ShellRig = Awaited<ReturnType<typeof startShellRig>>
 
@@ -20,7 +29,9 @@ export const rigTarget = <R>(rig: ListenerRig<R>): Target => ({
   address: rig.address,
   deployment: rig.fx.deployment,
   events: (event) => rig.logs.events(event),
-  session: () => ownSession(rig.address, cpCredentialsOf(rig.fx.deployment))
+  session: () => ownSession(rig.address, cpCredentialsOf(rig.fx.deployment)),
+  everyRefusalLogged: true,
+  summaryWithinMs: 10_000 + Duration.toMillis(SUMMARY_INTERVAL)
 })
 
 /**
