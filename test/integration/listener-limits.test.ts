@@ -123,9 +123,10 @@ describe("unauthenticated connections are bounded", () => {
     const [silent] = await holdInOrder("127.0.0.4", 1)
     await waitFor(() => silent!.closed, 15_000, "the silent peer dropped")
     const waited = Date.now() - started
-    // Generous for a loaded machine, yet well short of the old 10 s.
+    // The timer cannot fire early; late only by the event loop's delay on a loaded machine (seen up to
+    // about 1 s), so the upper bound only has to tell the deadline from the old 10 s.
     expect(waited).toBeGreaterThanOrEqual(DEFAULT_LISTENER_LIMITS.handshakeTimeoutMs - 100)
-    expect(waited).toBeLessThan(8_500)
+    expect(waited).toBeLessThan(9_500)
     await waitFor(
       () =>
         rig.logs.events("listener_peer_rejected").some((e) =>
