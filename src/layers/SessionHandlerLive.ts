@@ -114,7 +114,8 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
           state,
           registrar,
           supervisor,
-          progress
+          progress,
+          exitAfterReply: sink.exitOnNonZero
         })
 
         // destroyOnReturn false: the default iterator destroys the duplex at EOF, before our replies and status.
