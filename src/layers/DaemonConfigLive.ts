@@ -147,7 +147,8 @@ const agentRequired = (agent: string) =>
 
 export const loadDaemonConfig = (userCmd: ReadonlyArray<string>): Effect.Effect<DaemonConfigShape, DaemonConfigError> =>
   Effect.all({
-    logging: Effect.tap(loadLoggingSettings, (logging) => agentRequired(logging.agent)),
+    logging: loadLoggingSettings,
+    agentSet: Effect.flatMap(read("CLAWKER_AGENT", "the agent name", withDefault("CLAWKER_AGENT", "")), agentRequired),
     user: read("CLAWKER_USER", "a user spec", withDefault("CLAWKER_USER", K.DEFAULT_USER)),
     hydraUrl: read(
       "CLAWKER_CP_HYDRA_URL",
@@ -176,7 +177,7 @@ export const loadDaemonConfig = (userCmd: ReadonlyArray<string>): Effect.Effect<
     )
   }, { mode: "validate" }).pipe(
     Effect.mapError(everyProblem),
-    Effect.map(({ logging, ...rest }) => ({ ...logging, ...rest, userCmd }))
+    Effect.map(({ agentSet: _, logging, ...rest }) => ({ ...logging, ...rest, userCmd }))
   )
 
 /** The live config: the current ConfigProvider (process env) plus the program's arguments. */
