@@ -114,7 +114,9 @@ e2e("PID 1: fidelity to the control plane", () => {
     await d.ns.signal("SIGTERM")
     expect((await d.ns.exited).code).toBe(143)
     const exitMs = performance.now() - signalledAt
-    console.log(`SIGTERM with a straggler: exit 143 after ${exitMs.toFixed(0)} ms (drain: 2 s wait, SIGTERM, 2 s, SIGKILL)`)
+    console.log(
+      `SIGTERM with a straggler: exit 143 after ${exitMs.toFixed(0)} ms (drain: 2 s wait, SIGTERM, 2 s, SIGKILL)`
+    )
     expect(exitMs).toBeLessThan(20_000)
     expect(d.events("supervisor_stop_sigkill")).toHaveLength(0)
     expect(d.events("spawn_orphan_drain_timeout")).toHaveLength(1)
@@ -171,7 +173,9 @@ e2e("PID 1: fidelity to the control plane", () => {
     // Node 20 has no --disable-sigusr1: a SIGUSR1 before any JavaScript runs may open the inspector
     // ("Debugger listening" on stderr); the boot guard closes it before anything else is evaluated.
     const openedEarly = d.ns.stderr().includes("Debugger listening")
-    console.log(`SIGUSR1 storm: ${sent} signals to PID 1 from its first milliseconds; inspector opened pre-JS: ${openedEarly}`)
+    console.log(
+      `SIGUSR1 storm: ${sent} signals to PID 1 from its first milliseconds; inspector opened pre-JS: ${openedEarly}`
+    )
     expect(listeningPorts(init)).toEqual([await d.port()])
     await d.ns.signal("SIGTERM")
     await d.ns.exited

@@ -33,7 +33,10 @@ describe.skipIf(skip !== undefined)("PID 1: the user CMD's identity", () => {
     const run = await runSupervised(["--help", "routed"], { env: { HARNESS_DEFAULT_CMD: "echo" } })
     expect((await run.ns.exited).code).toBe(0)
     expect(run.ns.lines()).toContain("--help routed")
-    expect(run.events("spawn_argv_routed_to_default_cmd")).toMatchObject([{ level: "warn", argv: ["--help", "routed"] }])
+    expect(run.events("spawn_argv_routed_to_default_cmd")).toMatchObject([{
+      level: "warn",
+      argv: ["--help", "routed"]
+    }])
   })
 
   it("AgentReady three times at once starts one child", async () => {

@@ -37,7 +37,9 @@ describe("clawkerd entry point: configuration errors exit 2 with one clear line"
       const logDir = await tempDir()
       const r = await runBin({ CLAWKERD_LOG_DIR: logDir, CLAWKER_AGENT: "x", NODE_OPTIONS: options })
       expect(r.code).toBe(2)
-      expect(r.stderr).toMatch(/clawkerd: configuration error: --inspect\S* \(in NODE_OPTIONS or node's flags\) would open Node's inspector/)
+      expect(r.stderr).toMatch(
+        /clawkerd: configuration error: --inspect\S* \(in NODE_OPTIONS or node's flags\) would open Node's inspector/
+      )
       // refused before the daemon's modules ran: nothing logged
       expect(fs.readdirSync(logDir)).toEqual([])
     }

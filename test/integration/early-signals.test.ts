@@ -11,6 +11,10 @@ describe("boot guard", () => {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
       child.on("close", (c, s) => resolve([c, s]))
     )
-    expect({ code, signal, received: stdout.trim().split("\n").at(-1) }).toEqual({ code: 0, signal: null, received: "SIGTERM" })
+    expect({ code, signal, received: stdout.trim().split("\n").at(-1) }).toEqual({
+      code: 0,
+      signal: null,
+      received: "SIGTERM"
+    })
   })
 })

@@ -80,7 +80,9 @@ describe("JSON file logging", () => {
       }
       const lines = written.join("").trim().split("\n").map((l) => JSON.parse(l))
       expect(lines.map((l) => l.event)).toEqual(["log_file_unavailable", "still_logged"])
-      expect(lines[0].reason).toMatch(/^cannot create log directory \/proc\/clawkerd-logs\/deeper: mkdir \/proc\/clawkerd-logs: /)
+      expect(lines[0].reason).toMatch(
+        /^cannot create log directory \/proc\/clawkerd-logs\/deeper: mkdir \/proc\/clawkerd-logs: /
+      )
     }))
 
   it.live("rotates at 50 MB keeping numbered backups", () =>
