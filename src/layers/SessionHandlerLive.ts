@@ -115,6 +115,7 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
           registrar,
           supervisor,
           progress,
+          flush: outbound.flush,
           exitAfterReply: sink.exitOnNonZero
         })
 

@@ -82,6 +82,8 @@ export const SupervisorLive: Layer.Layer<
     const layerScope = yield* Effect.scope
     const run = Runtime.runFork(yield* Effect.runtime<never>())
     const lock = yield* Effect.makeSemaphore(1)
+    /** Held while AgentReady answers; the exit's wake-up waits for it. */
+    const answeringLock = yield* Effect.makeSemaphore(1)
     const exited = yield* Deferred.make<number>()
 
     yield* Effect.try(() => addon.ignoreTtyStops()).pipe(
@@ -112,7 +114,7 @@ export const SupervisorLive: Layer.Layer<
         running = false
         const exitCode = bashExitCode(code, signal)
         yield* Log.info("spawn_main_reaped", { pid: child.pid, code, signal, exit_code: exitCode })
-        yield* Deferred.succeed(exited, exitCode)
+        yield* answeringLock.withPermits(1)(Deferred.succeed(exited, exitCode))
       })
 
     yield* Effect.addFinalizer(() =>
@@ -207,6 +209,7 @@ export const SupervisorLive: Layer.Layer<
     return {
       spawn,
       spawned: Effect.sync(() => main !== undefined),
+      answering: answeringLock.withPermits(1),
       exited: Deferred.await(exited),
       stop
     }

@@ -10,6 +10,11 @@ export interface SupervisorShape {
   /** AgentReady: start the user CMD once; later calls answer "already-spawned", or the first attempt's error. */
   readonly spawn: (defaultCmd: string) => Effect.Effect<SpawnOutcome, SpawnError>
   readonly spawned: Effect.Effect<boolean>
+  /**
+   * Runs `reply` (AgentReady's spawn and its answer) with the main child's exit held back: `exited`
+   * does not complete, so the daemon does not tear its listener down, until the answer is out.
+   */
+  readonly answering: <A, E>(reply: Effect.Effect<A, E>) => Effect.Effect<A, E>
   /** Waits for the user CMD's exit: its status, or 128 + signal. Never completes when nothing was spawned. */
   readonly exited: Effect.Effect<number>
   /**

@@ -101,6 +101,15 @@ e2e("PID 1: fidelity to the control plane", () => {
     expect(bad.ns.stderr()).not.toContain("clawkerd-exec")
   })
 
+  it("a user CMD that exits at once: CP still gets AgentReady's Done before the teardown", async () => {
+    for (let i = 0; i < 3; i++) {
+      const d = await daemons.start(["true"])
+      const s = await d.session()
+      expect((await s.request(C.agentReady("ready"))).payload).toEqual({ $case: "done", value: { finalExitCode: 0 } })
+      expect((await d.ns.exited).code).toBe(0)
+    }
+  })
+
   it("a group member ignoring SIGTERM does not hold the exit: 143 once the main child is gone, the drain kills it", async () => {
     const d = await daemons.start(
       ["sh", "-c", "(trap '' TERM; exec sleep 1000) & echo running; exec sleep 1000"],
