@@ -12,7 +12,7 @@ import { descendantsOf, readProcTable } from "./reaper/procTable.js"
 
 /** A round also runs without SIGCHLD, in case one was coalesced away or arrived mid-round. */
 const SAFETY_TICK = Duration.seconds(1)
-/** When a zombie libuv has yet to collect hides the others, look again soon. */
+/** When a zombie its owner has yet to collect hides the others, look again soon. */
 const BLOCKED_RETRY = Duration.millis(10)
 /** How often the drain looks whether the orphans are gone (a grandchild's death sends us nothing). */
 const DRAIN_POLL = Duration.millis(50)
@@ -24,9 +24,9 @@ interface Round {
 }
 
 /**
- * Reaps every exited child that libuv does not own. waitid(WNOWAIT) names one exited child without
+ * Reaps every exited child that nobody owns. waitid(WNOWAIT) names one exited child without
  * reaping it; it is ours to reap unless the ProcessRegistry owns it, in which case the round stops
- * (the kernel names the same child until libuv collects it). One syscall pair per zombie and no
+ * (the kernel names the same child until its owner collects it). One syscall pair per zombie and no
  * /proc reads, so 5,000 orphans cost what they cost tini.
  */
 const reapRound = (registry: ProcessRegistryShape): Round => {
@@ -123,7 +123,7 @@ export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.sco
     )
     yield* Effect.forkScoped(Effect.forever(Effect.zipRight(roundUntilClear, Queue.take(kicks))))
 
-    /** Reaps what is ready, then lists the descendants still there (libuv's own pids aside). */
+    /** Reaps what is ready, then lists the descendants still there (owned pids aside). */
     const sweep = Effect.zipRight(
       round,
       Effect.try(() => descendantsOf(process.pid, readProcTable()).filter((p) => !registry.owns(p.pid))).pipe(

@@ -1,6 +1,6 @@
 import type { Layer } from "effect"
 import { Effect, LogLevel, Option } from "effect"
-import { EXIT_CONFIG, EXIT_TRANSIENT } from "../domain/exitCodes.js"
+import { EXIT_CONFIG, EXIT_TRANSIENT, withFailure } from "../domain/exitCodes.js"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
 import { loadDaemonConfig, loadLoggingSettings } from "../layers/DaemonConfigLive.js"
@@ -58,12 +58,11 @@ const finish = (ending: Ending) =>
       : Option.isSome(drain) && drain.value.gaveUp
       ? `orphan drain gave up with ${drain.value.survivors} process(es) left`
       : undefined
-    if (failure !== undefined && ending.code === 0) {
-      yield* Log.error("shutdown", { error: failure, exit_code: EXIT_TRANSIENT })
-      return EXIT_TRANSIENT
-    }
-    yield* Log.info("shutdown", { exit_code: ending.code })
-    return ending.code
+    const code = withFailure(ending.code, failure)
+    yield* code === ending.code
+      ? Log.info("shutdown", { exit_code: code })
+      : Log.error("shutdown", { error: failure, exit_code: code })
+    return code
   })
 
 /** The running daemon: wait for the first wake-up event, stop the user CMD as needed, say how it ended. */

@@ -6,6 +6,7 @@ import * as path from "node:path"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { STDIN_PENDING_LIMIT, stdinOverflowMessage } from "../../src/layers/shell/stdinFeeder.js"
 import type { CommandRejected } from "../../src/services/ShellExecutor.js"
+import { scopedProcessEnv } from "../support/fixtures.js"
 import {
   childPids,
   doneCode,
@@ -107,6 +108,26 @@ describe("ShellExecutor: pipelines", () => {
         yield* shells.run("p", shell([stage(["sh", "-c", "echo data; echo warn >&2"]), stage(["tr", "a-z", "A-Z"])]))
         yield* sink.terminal("p")
         expect(sink.output("p").toString().split("\n").sort()).toEqual(["", "DATA", "warn"])
+      })
+    )
+  })
+
+  it.live("env: what clawkerd's runtime and settings use (NODE_*, UV_*, CLAWKERD_*) never reaches a stage", () => {
+    const script = "env | grep -E '^(NODE_|UV_|CLAWKERD_)' || echo none"
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* scopedProcessEnv({
+          NODE_ENV: "production",
+          NODE_OPTIONS: "--max-old-space-size=64",
+          UV_THREADPOOL_SIZE: "2",
+          CLAWKERD_LOG_LEVEL: "debug"
+        })
+        yield* shells.run("plain", sh(script))
+        yield* shells.run("mapped", shell([stage(["sh", "-c", script], { env: { EXTRA: "x" } })]))
+        yield* sink.terminal("plain")
+        yield* sink.terminal("mapped")
+        expect(sink.output("plain").toString()).toBe("none\n")
+        expect(sink.output("mapped").toString()).toBe("none\n")
       })
     )
   })

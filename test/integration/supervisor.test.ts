@@ -6,7 +6,7 @@ import { AgentState } from "../../src/services/AgentState.js"
 import { ProcessRegistry } from "../../src/services/ProcessRegistry.js"
 import { Supervisor } from "../../src/services/Supervisor.js"
 import { TESTER, writeAccounts } from "../support/accounts.js"
-import { tempDir } from "../support/fixtures.js"
+import { scopedProcessEnv, tempDir } from "../support/fixtures.js"
 import { captureLogs } from "../support/logs.js"
 import { isRoot } from "../support/pidns.js"
 import { configFrom, supervisorLayers } from "../support/supervisorLayers.js"
@@ -88,13 +88,12 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
 
   it.scopedLive("the CMD's environment is the image's: nothing clawkerd's runtime or settings use reaches it", () =>
     Effect.gen(function*() {
-      const runtime = { NODE_ENV: "production", NODE_OPTIONS: "--max-old-space-size=64", UV_THREADPOOL_SIZE: "2" }
-      Object.assign(process.env, runtime, { AGENT_TEST_IMAGE_VAR: "image" })
-      yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          for (const name of [...Object.keys(runtime), "AGENT_TEST_IMAGE_VAR"]) delete process.env[name]
-        })
-      )
+      yield* scopedProcessEnv({
+        NODE_ENV: "production",
+        NODE_OPTIONS: "--max-old-space-size=64",
+        UV_THREADPOOL_SIZE: "2",
+        AGENT_TEST_IMAGE_VAR: "image"
+      })
       const t = yield* setup(({ script }) => ["sh", "-c", `${script} "$(env)"`])
       yield* t.supervisor.spawn("")
       expect(yield* t.supervisor.exited).toBe(0)

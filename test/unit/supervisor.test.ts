@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Duration, Effect, Either, Fiber, Layer, Option, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { bashExitCode } from "../../src/domain/exitCodes.js"
+import { bashExitCode, withFailure } from "../../src/domain/exitCodes.js"
 import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../../src/domain/signals.js"
 import { EMPTY_ARGV, planUserCmd } from "../../src/domain/userCmd.js"
 import { lookupProgram } from "../../src/layers/supervisor/onPath.js"
@@ -26,6 +26,18 @@ describe("exit code mapping (bash convention)", () => {
     { code: null, signal: null, expected: 1 }
   ])("code $code, signal $signal → $expected", ({ code, expected, signal }) => {
     expect(bashExitCode(code, signal)).toBe(expected)
+  })
+})
+
+describe("exit code after a failure on the way out", () => {
+  it.each([
+    { code: 0, failure: "listener fatal: boom", expected: 1 },
+    { code: 0, failure: "orphan drain gave up with 1 process(es) left", expected: 1 },
+    { code: 0, failure: undefined, expected: 0 },
+    { code: 143, failure: "listener fatal: boom", expected: 143 },
+    { code: 3, failure: undefined, expected: 3 }
+  ])("code $code with failure $failure → $expected", ({ code, expected, failure }) => {
+    expect(withFailure(code, failure)).toBe(expected)
   })
 })
 
