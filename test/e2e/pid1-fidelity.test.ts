@@ -114,7 +114,7 @@ e2e("PID 1: fidelity to the control plane", () => {
     const d = await daemons.start(
       ["sh", "-c", "(trap '' TERM; exec sleep 1000) & echo running; exec sleep 1000"],
       // The old stop waited for the whole group until this grace ran out.
-      { env: { ...daemons.cp().env, CLAWKERD_STOP_GRACE: "60s" } }
+      { env: { ...daemons.cp().env, CLAWKERD_STOP_GRACE: "60 seconds" } }
     )
     const s = await d.session()
     expect((await s.request(C.agentReady("ready"))).payload?.$case).toBe("done")

@@ -112,8 +112,8 @@ describe("ShellExecutor: pipelines", () => {
     )
   })
 
-  it.live("env: what clawkerd's runtime and settings use (NODE_*, UV_*, CLAWKERD_*) never reaches a stage", () => {
-    const script = "env | grep -E '^(NODE_|UV_|CLAWKERD_)' || echo none"
+  it.live("env: what clawkerd's runtime and settings use (NODE_ENV, NODE_OPTIONS, UV_*, CLAWKERD_*) never reaches a stage", () => {
+    const script = "env | grep -E '^(NODE_ENV|NODE_OPTIONS|UV_|CLAWKERD_)' || echo none"
     return inSession(({ shells, sink }) =>
       Effect.gen(function*() {
         yield* scopedProcessEnv({

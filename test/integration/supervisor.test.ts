@@ -92,6 +92,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
         NODE_ENV: "production",
         NODE_OPTIONS: "--max-old-space-size=64",
         UV_THREADPOOL_SIZE: "2",
+        NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
         AGENT_TEST_IMAGE_VAR: "image"
       })
       const t = yield* setup(({ script }) => ["sh", "-c", `${script} "$(env)"`])
@@ -100,7 +101,9 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       const names = t.lines().map((line) => line.split("=")[0])
       expect(names).toContain("AGENT_TEST_IMAGE_VAR")
       expect(names).toContain("PATH")
-      expect(names.filter((name) => /^(NODE_|UV_|CLAWKERD_)/.test(name ?? ""))).toEqual([])
+      // the image's own Node settings are the agent's too
+      expect(names).toContain("NODE_EXTRA_CA_CERTS")
+      expect(names.filter((name) => /^(NODE_ENV|NODE_OPTIONS|UV_|CLAWKERD_)/.test(name ?? ""))).toEqual([])
     }))
 
   it.scopedLive("a CMD killed by a real-time signal exits 128 + its number (waitid's status, not Node's code 0)", () =>
