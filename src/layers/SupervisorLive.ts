@@ -209,6 +209,7 @@ export const SupervisorLive: Layer.Layer<
     return {
       spawn,
       spawned: Effect.sync(() => main !== undefined),
+      spawnFailure: Effect.sync(() => Option.fromNullable(failed?.message)),
       answering: answeringLock.withPermits(1),
       exited: Deferred.await(exited),
       stop

@@ -38,10 +38,12 @@ const reportBootFailure = (message: string, code: number) =>
 const bootFailed = (message: string, code: number) =>
   Effect.tap(reportBootFailure(message, code), () => Log.error("shutdown", { error: message, exit_code: code }))
 
-/** How the run ended, before the teardown: the code, and a failure that turns a 0 into 1. */
+/** How the run ended, before the teardown: the code, and what went wrong (a listener fatal turns a 0 into 1). */
 interface Ending {
   readonly code: number
   readonly fatal: string | undefined
+  /** The run did not end cleanly (a failed spawn): the `shutdown` line is an Error naming it. */
+  readonly error: string | undefined
   /** Read after the teardown, which runs the orphan drain. */
   readonly lastDrain: Effect.Effect<Option.Option<DrainReport>>
 }
@@ -59,9 +61,10 @@ const finish = (ending: Ending) =>
       ? `orphan drain gave up with ${drain.value.survivors} process(es) left`
       : undefined
     const code = withFailure(ending.code, failure)
-    yield* code === ending.code
+    const error = failure ?? ending.error
+    yield* error === undefined
       ? Log.info("shutdown", { exit_code: code })
-      : Log.error("shutdown", { error: failure, exit_code: code })
+      : Log.error("shutdown", { error, exit_code: code })
     return code
   })
 
@@ -86,7 +89,7 @@ const serve = Effect.gen(function*() {
   /** With a running child, every way out goes through stop(grace); its code is the child's. */
   const stopChild = Effect.map(supervisor.stop(config.stopGrace), Option.getOrUndefined)
 
-  const ended = (code: number, fatal?: string): Ending => ({ code, fatal, lastDrain })
+  const ended = (code: number, fatal?: string, error?: string): Ending => ({ code, fatal, error, lastDrain })
   switch (wake._tag) {
     case "child":
       yield* Log.info("main_child_exited", { exit_code: wake.code })
@@ -102,10 +105,17 @@ const serve = Effect.gen(function*() {
     case "fatal":
       yield* Log.error("listener_fatal_received", { error: wake.message })
       return ended((yield* stopChild) ?? EXIT_TRANSIENT, wake.message)
-    case "requested":
+    case "requested": {
+      // AgentReady asks for the exit after a failed spawn, once its Error is out.
+      const spawnFailure = yield* supervisor.spawnFailure
+      if (Option.isSome(spawnFailure)) {
+        yield* Log.info("main_child_exited", { exit_code: EXIT_TRANSIENT, spawn_error: spawnFailure.value })
+        return ended(EXIT_TRANSIENT, undefined, `spawn user CMD: ${spawnFailure.value}`)
+      }
       yield* Log.info("command_requested_exit", { exit_code: wake.code })
       yield* stopChild
       return ended(wake.code)
+    }
   }
 })
 

@@ -10,6 +10,8 @@ export interface SupervisorShape {
   /** AgentReady: start the user CMD once; later calls answer "already-spawned", or the first attempt's error. */
   readonly spawn: (defaultCmd: string) => Effect.Effect<SpawnOutcome, SpawnError>
   readonly spawned: Effect.Effect<boolean>
+  /** The error of the spawn that failed (spawning is single-shot), if one did. */
+  readonly spawnFailure: Effect.Effect<Option.Option<string>>
   /**
    * Runs `reply` (AgentReady's spawn and its answer) with the main child's exit held back: `exited`
    * does not complete, so the daemon does not tear its listener down, until the answer is out.

@@ -90,7 +90,12 @@ e2e("PID 1: fidelity to the control plane", () => {
     console.log(`failing AgentReady: clawkerd exited ${exitMs.toFixed(0)} ms after the Error reply`)
     expect(exitMs).toBeLessThan(5_000)
     expect(d.events("agent_ready_spawn_failed")).toHaveLength(1)
-    expect(d.events("shutdown")).toMatchObject([{ exit_code: 1 }])
+    expect(d.events("main_child_exited")).toHaveLength(1)
+    expect(d.events("shutdown")).toMatchObject([{
+      level: "error",
+      exit_code: 1,
+      error: `spawn user CMD: lookup "/clawkerd-no-such-program": no such file or directory`
+    }])
 
     const t = await bad.session()
     expect((await t.request(C.agentReady("ready"))).payload).toMatchObject({
