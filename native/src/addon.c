@@ -9,7 +9,9 @@
 #include <node_api.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -27,6 +29,11 @@ static const char *errno_name(int e) {
     case EMFILE: return "EMFILE";
     case ENFILE: return "ENFILE";
     case EINTR: return "EINTR";
+    case ENOENT: return "ENOENT";
+    case ENOTDIR: return "ENOTDIR";
+    case EACCES: return "EACCES";
+    case ENOMEM: return "ENOMEM";
+    case EAGAIN: return "EAGAIN";
     default: return "EUNKNOWN";
   }
 }
@@ -70,8 +77,10 @@ static napi_value set_child_subreaper(napi_env env, napi_callback_info info) {
 }
 
 /*
- * waitpid(pid, WNOHANG) for exactly one pid; never -1 or a group, which would steal statuses
- * libuv waits for. Returns null while it runs, else { pid, code, signal } (one of them null).
+ * waitid(P_PID, pid, WEXITED | WNOHANG) for exactly one pid; never P_ALL or a group, which would
+ * steal statuses libuv waits for. Returns null while it runs, else { pid, code, signal } (one of
+ * them null). The status comes from siginfo, so a death by a real-time signal keeps its number
+ * (Node's own exit event reports it as code 0).
  */
 static napi_value reap(napi_env env, napi_callback_info info) {
   int32_t pid;
@@ -80,18 +89,126 @@ static napi_value reap(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "reap: pid must be positive");
     return NULL;
   }
-  int status = 0;
-  pid_t r;
-  do r = waitpid(pid, &status, WNOHANG); while (r < 0 && errno == EINTR);
-  if (r < 0) return throw_errno(env, "waitpid", errno);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  int r;
+  do r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG); while (r < 0 && errno == EINTR);
+  if (r < 0) return throw_errno(env, "waitid", errno);
   napi_value out, nul;
   napi_get_null(env, &nul);
-  if (r == 0) return nul;
+  if (si.si_pid == 0) return nul;
+  int exited = si.si_code == CLD_EXITED;
   napi_create_object(env, &out);
-  napi_set_named_property(env, out, "pid", make_int(env, r));
-  napi_set_named_property(env, out, "code", WIFEXITED(status) ? make_int(env, WEXITSTATUS(status)) : nul);
-  napi_set_named_property(env, out, "signal", WIFSIGNALED(status) ? make_int(env, WTERMSIG(status)) : nul);
+  napi_set_named_property(env, out, "pid", make_int(env, si.si_pid));
+  napi_set_named_property(env, out, "code", exited ? make_int(env, si.si_status) : nul);
+  napi_set_named_property(env, out, "signal", exited ? nul : make_int(env, si.si_status));
   return out;
+}
+
+static char *string_of(napi_env env, napi_value value) {
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) return NULL;
+  char *text = malloc(length + 1);
+  if (text == NULL) return NULL;
+  napi_get_value_string_utf8(env, value, text, length + 1, &length);
+  return text;
+}
+
+static void free_strings(char **list) {
+  if (list == NULL) return;
+  for (char **p = list; *p != NULL; p++) free(*p);
+  free(list);
+}
+
+/* A JS array of strings as a NULL-terminated C array; NULL (with a pending JS error) on bad input. */
+static char **strings_of(napi_env env, napi_value array) {
+  uint32_t n = 0;
+  if (napi_get_array_length(env, array, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected an array of strings");
+    return NULL;
+  }
+  char **list = calloc((size_t)n + 1, sizeof *list);
+  if (list == NULL) return NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    napi_get_element(env, array, i, &item);
+    if ((list[i] = string_of(env, item)) == NULL) {
+      free_strings(list);
+      napi_throw_type_error(env, NULL, "expected an array of strings");
+      return NULL;
+    }
+  }
+  return list;
+}
+
+#define MAX_CHILD_FDS 8
+
+/*
+ * posix_spawn(file, argv, env) with the child's fds 0..n-1 taken from `fds` (each through a high
+ * temporary, so one mapping never clobbers the source of another), every signal at its default and
+ * none blocked, and the working directory `cwd` ("" = ours). The child is nobody else's: libuv does
+ * not know it, so only reap(pid) collects its status. A chdir or exec failure comes back as the
+ * errno, not as a child that exits 127.
+ */
+static napi_value spawn_process(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value args[5];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 5) {
+    napi_throw_type_error(env, NULL, "spawn(file, argv, env, fds, cwd)");
+    return NULL;
+  }
+  int32_t fds[MAX_CHILD_FDS];
+  uint32_t nfds = 0;
+  if (napi_get_array_length(env, args[3], &nfds) != napi_ok || nfds > MAX_CHILD_FDS) {
+    napi_throw_type_error(env, NULL, "spawn: fds must be an array of at most 8 fds");
+    return NULL;
+  }
+  int32_t highest = (int32_t)nfds;
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value item;
+    napi_get_element(env, args[3], i, &item);
+    if (napi_get_value_int32(env, item, &fds[i]) != napi_ok || fds[i] < 0) {
+      napi_throw_type_error(env, NULL, "spawn: fds must be non-negative integers");
+      return NULL;
+    }
+    if (fds[i] > highest) highest = fds[i];
+  }
+  char *file = string_of(env, args[0]);
+  char *cwd = string_of(env, args[4]);
+  char **argv = strings_of(env, args[1]);
+  char **envp = argv == NULL ? NULL : strings_of(env, args[2]);
+  pid_t pid = -1;
+  int err = ENOMEM;
+  if (file != NULL && cwd != NULL && argv != NULL && envp != NULL) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    for (uint32_t i = 0; i < nfds; i++) posix_spawn_file_actions_adddup2(&actions, fds[i], highest + 1 + (int)i);
+    for (uint32_t i = 0; i < nfds; i++) {
+      posix_spawn_file_actions_adddup2(&actions, highest + 1 + (int)i, (int)i);
+      posix_spawn_file_actions_addclose(&actions, highest + 1 + (int)i);
+    }
+    if (cwd[0] != '\0') posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    err = posix_spawn(&pid, file, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  free(file);
+  free(cwd);
+  free_strings(argv);
+  free_strings(envp);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return NULL;
+  if (err != 0) return throw_errno(env, "posix_spawn", err);
+  return make_int(env, pid);
 }
 
 /*
@@ -193,6 +310,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
     {"reap", NULL, reap, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"spawn", NULL, spawn_process, NULL, NULL, NULL, napi_enumerable, NULL},
     {"waitableChild", NULL, waitable_child, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ignoreTtyStops", NULL, ignore_tty_stops, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -1,6 +1,6 @@
 /*
  * clawkerd-exec: what Node's spawn cannot do for the user CMD, done between fork and exec.
- * libuv spawns this shim (so libuv owns and reaps the pid); the shim then becomes the program.
+ * clawkerd spawns this shim (posix_spawn, reaped by pid); the shim then becomes the program.
  *
  *   clawkerd-exec [--setpgid] [--foreground] [--user UID:GID[:G1,G2,...]] [--status-fd N] -- PROG ARGS...
  *
@@ -28,9 +28,10 @@
 static int status_fd = -1;
 static const char *program = "";
 
+/* With a status fd the parent logs the failure; stderr is the user's terminal, so it stays quiet. */
 static void fail(const char *step, int err, int code) {
   if (status_fd >= 0) dprintf(status_fd, "%s:%d\n", step, err);
-  fprintf(stderr, "clawkerd-exec: %s \"%s\": %s\n", step, program, strerror(err));
+  else fprintf(stderr, "clawkerd-exec: %s \"%s\": %s\n", step, program, strerror(err));
   _exit(code);
 }
 
@@ -38,10 +39,7 @@ static long parse_id(const char *text, const char *what) {
   char *end;
   errno = 0;
   long v = strtol(text, &end, 10);
-  if (errno != 0 || end == text || v < 0 || v > 0x7fffffffL) {
-    fprintf(stderr, "clawkerd-exec: bad %s \"%s\"\n", what, text);
-    _exit(125);
-  }
+  if (errno != 0 || end == text || v < 0 || v > 0x7fffffffL) fail(what, EINVAL, 125);
   return v;
 }
 

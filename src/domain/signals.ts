@@ -13,33 +13,24 @@ export const signoProblem = (signo: number): string | undefined => {
 /** Node reports a signal death by name; the wire wants the number. */
 export const signalNumber = (name: NodeJS.Signals): number => constants.signals[name]
 
-/** They start shutdown instead of being forwarded; the Supervisor's stop then sends SIGTERM to the group. */
+/** They start shutdown. SIGINT is also forwarded as itself; the Supervisor's stop sends the SIGTERM. */
 export const SHUTDOWN_SIGNALS: ReadonlyArray<NodeJS.Signals> = ["SIGTERM", "SIGINT"]
 
 /**
- * What clawkerd forwards to the user CMD's process group. Node 20 lets a listener catch every
- * named signal but SIGKILL and SIGSTOP (measured); real-time signals have no name and cannot be
- * caught. From the catchable ones the spec leaves out SIGCHLD (the Reaper's) and the program-error
- * signals (SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT/SIGIOT, SIGTRAP, SIGSYS); SIGTTIN and SIGTTOU
- * are ignored, not forwarded; SIGTERM and SIGINT are SHUTDOWN_SIGNALS. SIGPIPE and SIGXFSZ stay
- * out too: Node ignores them because its own writes raise them, and a listener would turn a write
- * to a dead shell stage into a SIGPIPE for the user CMD. SIGPOLL is SIGIO, listed once.
- * Listening on SIGUSR1 also keeps it from opening Node's inspector port inside the container.
+ * What clawkerd forwards to the user CMD's process group, once it runs: the spec's list (SIGHUP,
+ * SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTSTP, SIGCONT, SIGWINCH) with two
+ * changes. SIGTERM is sent once, by the stop it starts, not twice. SIGPIPE is left out on purpose: Node
+ * ignores it because its own writes raise it, and a listener would turn every write to a shell stage
+ * that has gone into a SIGPIPE for the user CMD, whose default action ends it.
  */
 export const FORWARDED_SIGNALS: ReadonlyArray<NodeJS.Signals> = [
   "SIGHUP",
+  "SIGINT",
   "SIGQUIT",
   "SIGUSR1",
   "SIGUSR2",
   "SIGALRM",
-  "SIGSTKFLT",
-  "SIGCONT",
   "SIGTSTP",
-  "SIGURG",
-  "SIGXCPU",
-  "SIGVTALRM",
-  "SIGPROF",
-  "SIGWINCH",
-  "SIGIO",
-  "SIGPWR"
+  "SIGCONT",
+  "SIGWINCH"
 ]

@@ -6,33 +6,36 @@ export interface CommandPlan {
   readonly routedBecause: string | undefined
 }
 
-/**
- * default_cmd is a plain command line split on runs of whitespace, with no quoting or expansion
- * (the same as Go's strings.Fields); anything fancier belongs in `sh -c "..."`.
- */
-export const splitCommandLine = (text: string): Array<string> => text.split(/\s+/).filter((word) => word !== "")
+/** Finds a program as execvp would: undefined when found, else why not. */
+export type Lookup = (program: string) => string | undefined
+
+export const EMPTY_ARGV = "empty argv; container CMD is required"
+
+const lookupFailure = (program: string, reason: string) => `lookup ${JSON.stringify(program)}: ${reason}`
 
 /**
- * The spec's "--help routing", the Docker image convention: with a default_cmd, an argv that
- * starts with an option or names no program on PATH is arguments for the default command.
+ * The spec's "--help routing", the Docker image convention: with a default_cmd (one program, never
+ * split), an argv that starts with an option or names no program found on PATH is arguments for the
+ * default command. An empty argv is an error even with a default_cmd; a program that cannot be found
+ * (argv[0] without routing, or the default_cmd after it) is an error before anything is spawned.
  */
 export const planUserCmd = (
   userCmd: ReadonlyArray<string>,
   defaultCmd: string,
-  isFound: (program: string) => boolean
+  lookup: Lookup
 ): Either.Either<CommandPlan, string> => {
-  const fallback = splitCommandLine(defaultCmd)
   const [program] = userCmd
-  if (program === undefined) {
-    return fallback.length > 0
-      ? Either.right({ argv: fallback, routedBecause: undefined })
-      : Either.left("no command to run: clawkerd was started without arguments and AgentReady has no default_cmd")
+  if (program === undefined) return Either.left(EMPTY_ARGV)
+  const notFound = program.startsWith("-") && defaultCmd !== "" ? undefined : lookup(program)
+  if (defaultCmd === "") {
+    return notFound === undefined
+      ? Either.right({ argv: userCmd, routedBecause: undefined })
+      : Either.left(lookupFailure(program, notFound))
   }
-  if (fallback.length === 0) return Either.right({ argv: userCmd, routedBecause: undefined })
-  const routedBecause = program.startsWith("-")
-    ? "argv[0] starts with -"
-    : isFound(program)
-    ? undefined
-    : "argv[0] is not found on PATH"
-  return Either.right({ argv: routedBecause === undefined ? userCmd : [...fallback, ...userCmd], routedBecause })
+  const routedBecause = program.startsWith("-") ? "argv[0] starts with -" : notFound
+  if (routedBecause === undefined) return Either.right({ argv: userCmd, routedBecause })
+  const defaultMissing = lookup(defaultCmd)
+  return defaultMissing === undefined
+    ? Either.right({ argv: [defaultCmd, ...userCmd], routedBecause })
+    : Either.left(lookupFailure(defaultCmd, defaultMissing))
 }

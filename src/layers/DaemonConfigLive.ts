@@ -24,6 +24,17 @@ const problemOf = (e: ConfigError.ConfigError): string => {
   }
 }
 
+/** Every problem of several errors as one error (the first leads), flattened. */
+const combined = (errors: ReadonlyArray<DaemonConfigError>): DaemonConfigError => {
+  const all = errors.flatMap((e) => [e, ...(e.more ?? [])])
+  const [first, ...more] = all
+  return new DaemonConfigError({ ...first!, more: more.map((e) => new DaemonConfigError({ ...e, more: [] })) })
+}
+
+/** Effect.all's "validate" failure (one Option per setting) as one error naming every problem. */
+const everyProblem = (problems: Readonly<Record<string, Option.Option<DaemonConfigError>>>): DaemonConfigError =>
+  combined(Object.values(problems).flatMap(Option.toArray))
+
 const read = <A>(variable: string, expected: string, config: Config.Config<A>): Effect.Effect<A, DaemonConfigError> =>
   Effect.mapError(config, (e) => new DaemonConfigError({ variable, problem: problemOf(e), expected }))
 
@@ -50,8 +61,15 @@ const absolutePath = (variable: string, fallback: string) =>
     )
   )
 
+/** The README's names, plus Effect's own labels (warn, off). */
+const LOG_LEVELS: ReadonlyMap<string, LogLevel.LogLevel> = new Map([
+  ...LogLevel.allLevels.map((level) => [level.label.toLowerCase(), level] as const),
+  ["warning", LogLevel.Warning],
+  ["none", LogLevel.None]
+])
+
 const logLevelOf = (text: string): Either.Either<LogLevel.LogLevel, string> => {
-  const level = LogLevel.allLevels.find((l) => l.label.toLowerCase() === text.trim().toLowerCase())
+  const level = LOG_LEVELS.get(text.trim().toLowerCase())
   return level === undefined ? Either.left(`"${text}" is not a log level`) : Either.right(level)
 }
 
@@ -62,11 +80,21 @@ const booleanOf = (text: string): Either.Either<boolean, string> => {
   return Either.left(`"${text}" is not a boolean`)
 }
 
-const durationOf = (text: string): Either.Either<Duration.Duration, string> =>
-  Option.match(Duration.decodeUnknown(text.trim()), {
+const SHORT_UNITS: Readonly<Record<string, Duration.Unit>> = { ms: "millis", s: "seconds", m: "minutes", h: "hours" }
+
+/** `10s`, `500ms`, `2m`, `1h`, a bare number of seconds, or an Effect duration (`10 seconds`); never negative. */
+const durationOf = (text: string): Either.Either<Duration.Duration, string> => {
+  const t = text.trim()
+  if (t.startsWith("-")) return Either.left(`"${text}" is negative`)
+  const short = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(t)
+  const decoded = short === null
+    ? Duration.decodeUnknown(t)
+    : Option.some(Duration.decode(`${Number(short[1])} ${SHORT_UNITS[short[2] ?? "s"] ?? "seconds"}`))
+  return Option.match(decoded, {
     onNone: () => Either.left(`"${text}" is not a duration`),
     onSome: Either.right
   })
+}
 
 const httpsUrlOf = (text: string): Either.Either<URL, string> => {
   if (!URL.canParse(text)) return Either.left(`"${text}" is not a URL`)
@@ -104,49 +132,53 @@ export const loadLoggingSettings: Effect.Effect<LoggingSettings, DaemonConfigErr
     "true/false, 1/0, yes/no or on/off",
     parsedRequired("CLAWKERD_LOG_STDERR", "false", booleanOf)
   )
-})
+}, { mode: "validate" }).pipe(Effect.mapError(everyProblem))
 
-export const loadDaemonConfig = (userCmd: ReadonlyArray<string>): Effect.Effect<DaemonConfigShape, DaemonConfigError> =>
-  Effect.gen(function*() {
-    const logging = yield* loadLoggingSettings
-    if (logging.agent === "") {
-      return yield* new DaemonConfigError({
+const agentRequired = (agent: string) =>
+  agent === ""
+    ? Effect.fail(
+      new DaemonConfigError({
         variable: "CLAWKER_AGENT",
         problem: "is not set",
         expected: "the agent name, set by the clawker CLI"
       })
-    }
-    return {
-      ...logging,
-      user: yield* read("CLAWKER_USER", "a user spec", withDefault("CLAWKER_USER", K.DEFAULT_USER)),
-      hydraUrl: yield* read(
-        "CLAWKER_CP_HYDRA_URL",
-        "an https URL or empty",
-        optionalParsed("CLAWKER_CP_HYDRA_URL", httpsUrlOf)
-      ),
-      cpAgentAddr: yield* read(
-        "CLAWKER_CP_AGENT_ADDR",
-        "host:port or empty",
-        optionalParsed("CLAWKER_CP_AGENT_ADDR", parseHostPort)
-      ),
-      bootstrapDir: yield* absolutePath("CLAWKERD_BOOTSTRAP_DIR", K.DEFAULT_BOOTSTRAP_DIR),
-      listen: yield* read(
-        "CLAWKERD_LISTEN",
-        "host:port",
-        parsedRequired("CLAWKERD_LISTEN", K.DEFAULT_LISTEN, parseHostPort)
-      ),
-      initMarker: yield* absolutePath("CLAWKERD_INIT_MARKER", K.DEFAULT_INIT_MARKER),
-      readyFile: yield* absolutePath("CLAWKERD_READY_FILE", K.DEFAULT_READY_FILE),
-      passwdFile: yield* absolutePath("CLAWKERD_PASSWD_FILE", "/etc/passwd"),
-      groupFile: yield* absolutePath("CLAWKERD_GROUP_FILE", "/etc/group"),
-      stopGrace: yield* read(
-        "CLAWKERD_STOP_GRACE",
-        "an Effect duration such as \"10 seconds\"",
-        parsedRequired("CLAWKERD_STOP_GRACE", K.DEFAULT_STOP_GRACE, durationOf)
-      ),
-      userCmd
-    }
-  })
+    )
+    : Effect.void
+
+export const loadDaemonConfig = (userCmd: ReadonlyArray<string>): Effect.Effect<DaemonConfigShape, DaemonConfigError> =>
+  Effect.all({
+    logging: loadLoggingSettings,
+    agentSet: Effect.flatMap(read("CLAWKER_AGENT", "the agent name", withDefault("CLAWKER_AGENT", "")), agentRequired),
+    user: read("CLAWKER_USER", "a user spec", withDefault("CLAWKER_USER", K.DEFAULT_USER)),
+    hydraUrl: read(
+      "CLAWKER_CP_HYDRA_URL",
+      "an https URL or empty",
+      optionalParsed("CLAWKER_CP_HYDRA_URL", httpsUrlOf)
+    ),
+    cpAgentAddr: read(
+      "CLAWKER_CP_AGENT_ADDR",
+      "host:port or empty",
+      optionalParsed("CLAWKER_CP_AGENT_ADDR", parseHostPort)
+    ),
+    bootstrapDir: absolutePath("CLAWKERD_BOOTSTRAP_DIR", K.DEFAULT_BOOTSTRAP_DIR),
+    listen: read(
+      "CLAWKERD_LISTEN",
+      "host:port",
+      parsedRequired("CLAWKERD_LISTEN", K.DEFAULT_LISTEN, parseHostPort)
+    ),
+    initMarker: absolutePath("CLAWKERD_INIT_MARKER", K.DEFAULT_INIT_MARKER),
+    readyFile: absolutePath("CLAWKERD_READY_FILE", K.DEFAULT_READY_FILE),
+    passwdFile: absolutePath("CLAWKERD_PASSWD_FILE", "/etc/passwd"),
+    groupFile: absolutePath("CLAWKERD_GROUP_FILE", "/etc/group"),
+    stopGrace: read(
+      "CLAWKERD_STOP_GRACE",
+      "a duration such as 10s, 500ms, 2m, a number of seconds or \"10 seconds\"",
+      parsedRequired("CLAWKERD_STOP_GRACE", K.DEFAULT_STOP_GRACE, durationOf)
+    )
+  }, { mode: "validate" }).pipe(
+    Effect.mapError(everyProblem),
+    Effect.map(({ agentSet: _, logging, ...rest }) => ({ ...logging, ...rest, userCmd }))
+  )
 
 /** The live config: the current ConfigProvider (process env) plus the program's arguments. */
 export const DaemonConfigLive = (userCmd: ReadonlyArray<string>): Layer.Layer<DaemonConfig, DaemonConfigError> =>

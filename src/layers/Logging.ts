@@ -74,6 +74,26 @@ interface Sink {
   readonly close: Effect.Effect<void>
 }
 
+/**
+ * `mkdir -p`, one level at a time from the root, so it ends after as many steps as the path has parts.
+ * Node's recursive mkdirSync spins forever where mkdir answers ENOENT for a parent that exists (/proc).
+ */
+const makeDirectory = (dir: string, mode: number) => {
+  const parts = path.resolve(dir).split("/").filter((part) => part !== "")
+  let current = "/"
+  for (const part of parts) {
+    current = path.join(current, part)
+    try {
+      fs.mkdirSync(current, { mode })
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+        throw new Error(`cannot create log directory ${dir}: mkdir ${current}: ${(e as Error).message}`)
+      }
+    }
+  }
+  if (!fs.statSync(current).isDirectory()) throw new Error(`log directory ${dir} is not a directory`)
+}
+
 const stderrLine = (line: string) => {
   process.stderr.write(line)
 }
@@ -103,7 +123,7 @@ const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
       )
     }
     try {
-      fs.mkdirSync(settings.logDir, { recursive: true, mode: 0o750 })
+      makeDirectory(settings.logDir, 0o750)
       fs.accessSync(settings.logDir, fs.constants.W_OK)
       // Classical rotation: rfs asks for the live name with null and for backup n with n.
       const name = (n: number | Date | null) => (n === null ? LOG_FILE : `${LOG_FILE}.${String(n)}`)

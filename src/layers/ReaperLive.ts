@@ -12,12 +12,10 @@ import { descendantsOf, readProcTable } from "./reaper/procTable.js"
 
 /** A round also runs without SIGCHLD, in case one was coalesced away or arrived mid-round. */
 const SAFETY_TICK = Duration.seconds(1)
-/** When a zombie libuv has yet to collect hides the others, look again soon. */
+/** When a zombie its owner has yet to collect hides the others, look again soon. */
 const BLOCKED_RETRY = Duration.millis(10)
 /** How often the drain looks whether the orphans are gone (a grandchild's death sends us nothing). */
 const DRAIN_POLL = Duration.millis(50)
-/** After SIGKILL, how long the drain waits before it reports survivors and lets clawkerd exit. */
-const DRAIN_KILL_BOUND = Duration.seconds(2)
 
 interface Round {
   readonly reaped: ReadonlyArray<ReapedStatus>
@@ -26,9 +24,9 @@ interface Round {
 }
 
 /**
- * Reaps every exited child that libuv does not own. waitid(WNOWAIT) names one exited child without
+ * Reaps every exited child that nobody owns. waitid(WNOWAIT) names one exited child without
  * reaping it; it is ours to reap unless the ProcessRegistry owns it, in which case the round stops
- * (the kernel names the same child until libuv collects it). One syscall pair per zombie and no
+ * (the kernel names the same child until its owner collects it). One syscall pair per zombie and no
  * /proc reads, so 5,000 orphans cost what they cost tini.
  */
 const reapRound = (registry: ProcessRegistryShape): Round => {
@@ -62,6 +60,19 @@ const signalEach = (targets: ReadonlyArray<ProcEntry>, signal: NodeJS.Signals): 
       return false
     }
   }).length
+
+/** kill(-1): every process of the PID namespace but PID 1. Only ever called by PID 1 of its own namespace. */
+const signalNamespace = (signal: NodeJS.Signals) =>
+  Effect.suspend(() => {
+    try {
+      process.kill(-1, signal)
+      return Effect.void
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === "ESRCH"
+        ? Effect.void
+        : Log.error("spawn_orphan_kill_failed", { signal, error: e })
+    }
+  })
 
 /**
  * Child subreaper when not PID 1, so orphans come to us under `docker run --init`, in a shared
@@ -112,7 +123,7 @@ export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.sco
     )
     yield* Effect.forkScoped(Effect.forever(Effect.zipRight(roundUntilClear, Queue.take(kicks))))
 
-    /** Reaps what is ready, then lists the descendants still there (libuv's own pids aside). */
+    /** Reaps what is ready, then lists the descendants still there (owned pids aside). */
     const sweep = Effect.zipRight(
       round,
       Effect.try(() => descendantsOf(process.pid, readProcTable()).filter((p) => !registry.owns(p.pid))).pipe(
@@ -136,36 +147,60 @@ export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.sco
       )
     }
 
-    // Interruptible so that its timeouts can cut what they race even when the caller is a
-    // finalizer (uninterruptible): the drain is bounded by itself.
+    /**
+     * The remaining processes get `signal`: as PID 1 of its own PID namespace, every one of them
+     * (kill(-1)); run any other way (subreaper, tests, development), only clawkerd's own descendants,
+     * never anyone else's processes. The count is of the descendants that were alive.
+     */
+    const signalRemaining = (left: ReadonlyArray<ProcEntry>, signal: NodeJS.Signals) =>
+      process.pid === 1
+        ? Effect.as(signalNamespace(signal), living(left).length)
+        : Effect.sync(() => signalEach(living(left), signal))
+
+    let lastDrain = Option.none<DrainReport>()
+
+    /**
+     * The spec's phase 2: reap what exits by itself for `grace`; then SIGTERM to what is left, SIGKILL a
+     * grace later, and a grace after that give up (logged; the exit code 0 becomes 1). Over as soon as
+     * nothing is left. Interruptible so that its timeouts can cut what they race even when the caller
+     * is a finalizer (uninterruptible): the drain is bounded by itself.
+     */
     const drain = (grace: Duration.Duration) =>
       Effect.interruptible(Effect.gen(function*() {
         const reapedBefore = reapedTotal
+        const graceMs = Duration.toMillis(grace)
         const before = yield* sweep
-        const terminated = signalEach(living(before), "SIGTERM")
-        yield* Log.info("orphan_drain_started", {
-          orphans: before.length,
-          terminated,
-          grace_ms: Duration.toMillis(grace)
-        })
-        const afterGrace = before.length === 0 ? before : yield* sweepUntilGone(grace)
-        const killed = signalEach(living(afterGrace), "SIGKILL")
-        const survivors = afterGrace.length === 0 ? afterGrace : yield* sweepUntilGone(DRAIN_KILL_BOUND)
-        if (survivors.length > 0) {
-          yield* Log.warn("orphan_drain_incomplete", {
-            survivors: survivors.map((p) => ({ pid: p.pid, ppid: p.ppid, state: p.state }))
+        yield* Log.info("orphan_drain_started", { orphans: before.length, grace_ms: graceMs })
+        let terminated = 0
+        let killed = 0
+        let left = before.length === 0 ? before : yield* sweepUntilGone(grace)
+        if (left.length > 0) {
+          yield* Log.warn("spawn_orphan_drain_timeout", { grace_ms: graceMs, orphans: left.length })
+          terminated = yield* signalRemaining(left, "SIGTERM")
+          left = yield* sweepUntilGone(grace)
+        }
+        if (left.length > 0) {
+          yield* Log.warn("spawn_orphan_killed", { grace_ms: graceMs, orphans: left.length })
+          killed = yield* signalRemaining(left, "SIGKILL")
+          left = yield* sweepUntilGone(grace)
+        }
+        if (left.length > 0) {
+          yield* Log.error("spawn_orphan_drain_giveup", {
+            survivors: left.map((p) => ({ pid: p.pid, ppid: p.ppid, state: p.state }))
           })
         }
         const report: DrainReport = {
           reaped: reapedTotal - reapedBefore,
           terminated,
           killed,
-          survivors: survivors.length
+          survivors: left.length,
+          gaveUp: left.length > 0
         }
+        lastDrain = Option.some(report)
         yield* Log.info("orphan_drain_done", { ...report })
         return report
       }))
 
-    return { reapOrphans, drain }
+    return { reapOrphans, drain, lastDrain: Effect.sync(() => lastDrain) }
   })
 )

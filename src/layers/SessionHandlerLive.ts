@@ -114,7 +114,9 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
           state,
           registrar,
           supervisor,
-          progress
+          progress,
+          flush: outbound.flush,
+          exitAfterReply: sink.exitOnNonZero
         })
 
         // destroyOnReturn false: the default iterator destroys the duplex at EOF, before our replies and status.

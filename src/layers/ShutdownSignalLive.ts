@@ -1,12 +1,14 @@
 import { Deferred, Effect, Layer, Runtime } from "effect"
 import * as Log from "../domain/log.js"
 import { SHUTDOWN_SIGNALS } from "../domain/signals.js"
+import { earlyShutdownSignal } from "../platform/bootGuard.js"
 import { listenScoped } from "../platform/signalListener.js"
 import { ShutdownSignal } from "../services/ShutdownSignal.js"
 
 /**
  * Listeners on SIGTERM and SIGINT for the life of the layer. They are also what makes PID 1
- * killable at all: the kernel drops a signal sent to a namespace's init that has no handler.
+ * killable at all: the kernel drops a signal sent to a namespace's init that has no handler. A signal
+ * that arrived during boot, before this layer existed, was kept by the boot guard and counts here.
  */
 export const ShutdownSignalLive: Layer.Layer<ShutdownSignal> = Layer.scoped(
   ShutdownSignal,
@@ -19,6 +21,11 @@ export const ShutdownSignalLive: Layer.Layer<ShutdownSignal> = Layer.scoped(
           Log.info("shutdown_signal_received", { signal, first: isFirst }))
       )
     yield* Effect.forEach(SHUTDOWN_SIGNALS, (signal) => listenScoped(signal, onSignal), { discard: true })
+    const early = earlyShutdownSignal()
+    if (early !== undefined) {
+      yield* Deferred.succeed(first, early)
+      yield* Log.info("shutdown_signal_received", { signal: early, first: true, during_boot: true })
+    }
     return { received: Deferred.await(first) }
   })
 )

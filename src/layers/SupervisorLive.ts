@@ -1,8 +1,10 @@
-import { Deferred, Duration, Effect, Either, Layer, Option, Runtime, Schedule } from "effect"
+import { Deferred, Duration, Effect, Either, Layer, Option, Runtime } from "effect"
+import { childEnvironment } from "../domain/childEnv.js"
 import { bashExitCode } from "../domain/exitCodes.js"
 import * as Log from "../domain/log.js"
 import { FORWARDED_SIGNALS, signalNumber } from "../domain/signals.js"
 import { planUserCmd } from "../domain/userCmd.js"
+import { closeInspector } from "../platform/bootGuard.js"
 import { addon } from "../platform/native.js"
 import { listenScoped } from "../platform/signalListener.js"
 import { AgentState } from "../services/AgentState.js"
@@ -14,26 +16,14 @@ import type { UserResolveError } from "../services/UserResolver.js"
 import { UserResolver } from "../services/UserResolver.js"
 import type { Launched } from "./supervisor/launch.js"
 import { launch } from "./supervisor/launch.js"
-import { isFoundOnPath } from "./supervisor/onPath.js"
+import { lookupProgram } from "./supervisor/onPath.js"
 import { removeStaleReadyFile, touchReadyFile } from "./supervisor/readyFile.js"
 import { holdsTerminal } from "./supervisor/terminal.js"
 
 /** After SIGKILL, how long stop waits for the exit before it gives up on a process stuck in the kernel. */
 const KILL_BOUND = Duration.seconds(5)
-/** How often stop looks whether the group's last member is gone (there is no event for it). */
-const GROUP_POLL = Duration.millis(25)
 
 const SIGKILL = signalNumber("SIGKILL")
-
-/** kill(-pgid, 0): ESRCH once no process (zombies included) is left in the group. */
-const groupExists = (pgid: number): boolean => {
-  try {
-    process.kill(-pgid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH"
-  }
-}
 
 /** kill(2) to the process group; what it threw, if it did. */
 const killGroup = (pgid: number, signal: NodeJS.Signals): unknown => {
@@ -53,11 +43,13 @@ const signalGroup = (pgid: number, signal: NodeJS.Signals) =>
 
 /**
  * The user CMD as an init supervises its main child. The user is resolved when the layer is
- * built, so a bad CLAWKER_USER fails boot. A spawn that fails leaves nothing spawned (the next
- * AgentReady tries again); once stop was called, spawn refuses.
+ * built, so a bad CLAWKER_USER fails boot. Spawning is single-shot: a spawn that failed answers
+ * every later AgentReady with the same error (the AgentReady handler then asks the daemon to exit 1);
+ * once stop was called, spawn refuses.
  *
  * Signals: listeners for FORWARDED_SIGNALS live as long as the layer and send each to the
- * child's process group while it runs; SIGTTIN and SIGTTOU are set to SIG_IGN at construction
+ * child's process group while it runs (before that they are dropped, logged at debug); SIGTTIN and
+ * SIGTTOU are set to SIG_IGN at construction
  * (the main program may do that earlier at boot with `addon.ignoreTtyStops()`; it is idempotent).
  * Releasing the layer SIGKILLs a group that is still running: the main program is expected to have
  * called stop first, so this only happens on a defect path.
@@ -76,6 +68,8 @@ export const SupervisorLive: Layer.Layer<
     const layerScope = yield* Effect.scope
     const run = Runtime.runFork(yield* Effect.runtime<never>())
     const lock = yield* Effect.makeSemaphore(1)
+    /** Held while AgentReady answers; the exit's wake-up waits for it. */
+    const answeringLock = yield* Effect.makeSemaphore(1)
     const exited = yield* Deferred.make<number>()
     yield* removeStaleReadyFile(config.readyFile)
 
@@ -85,12 +79,13 @@ export const SupervisorLive: Layer.Layer<
 
     // Read synchronously by the signal listeners, so plain variables rather than Refs.
     let main: Launched | undefined
+    let failed: SpawnError | undefined
     let running = false
     let stopping = false
 
     const forward = (signal: NodeJS.Signals) => {
       if (main === undefined || !running) {
-        return run(Log.info("signal_not_forwarded", { signal, reason: "the user CMD is not running" }))
+        return run(Log.debug("signal_not_forwarded", { signal, reason: "the user CMD is not running" }))
       }
       const pgid = main.pid
       // Sent by the listener itself, not by a forked fiber: the group gets it a scheduler hop sooner
@@ -104,9 +99,9 @@ export const SupervisorLive: Layer.Layer<
       Effect.gen(function*() {
         const { code, signal } = yield* Deferred.await(child.exit)
         running = false
-        const exitCode = bashExitCode(code, signal === null ? null : signalNumber(signal))
+        const exitCode = bashExitCode(code, signal)
         yield* Log.info("spawn_main_reaped", { pid: child.pid, code, signal, exit_code: exitCode })
-        yield* Deferred.succeed(exited, exitCode)
+        yield* answeringLock.withPermits(1)(Deferred.succeed(exited, exitCode))
       })
 
     yield* Effect.addFinalizer(() =>
@@ -122,9 +117,14 @@ export const SupervisorLive: Layer.Layer<
       Effect.gen(function*() {
         // clawkerd's own working directory: the image's WORKDIR (or `docker run -w`), as any init passes on.
         const cwd = process.cwd()
-        const env: NodeJS.ProcessEnv = { ...process.env, HOME: user.home, USER: user.name, LOGNAME: user.name }
+        const env: NodeJS.ProcessEnv = {
+          ...childEnvironment(process.env),
+          HOME: user.home,
+          USER: user.name,
+          LOGNAME: user.name
+        }
         const plan = yield* Either.mapLeft(
-          planUserCmd(config.userCmd, defaultCmd, (program) => isFoundOnPath(program, env.PATH, cwd)),
+          planUserCmd(config.userCmd, defaultCmd, (program) => lookupProgram(program, process.env.PATH, cwd)),
           (message) => new SpawnError({ message })
         )
         if (plan.routedBecause !== undefined) {
@@ -134,6 +134,8 @@ export const SupervisorLive: Layer.Layer<
             reason: plan.routedBecause
           })
         }
+        // Opened by a SIGUSR1 before the boot guard listened, it would be a root shell for the user CMD.
+        if (closeInspector()) yield* Log.warn("inspector_closed_before_spawn", {})
         const foreground = holdsTerminal()
         const child = yield* launch({ argv: plan.argv, user, env, cwd, foreground }, registry)
         main = child
@@ -157,26 +159,21 @@ export const SupervisorLive: Layer.Layer<
       lock.withPermits(1)(
         Effect.suspend(() => {
           if (main !== undefined) return Effect.succeed<SpawnOutcome>("already-spawned")
+          if (failed !== undefined) return Effect.fail(failed)
           if (stopping) return Effect.fail(new SpawnError({ message: "clawkerd is shutting down" }))
-          return start(defaultCmd)
+          return Effect.tapError(start(defaultCmd), (e) => Effect.sync(() => (failed = e)))
         })
       )
 
-    /** The group is gone: the main child was reaped and no other member (zombies included) is left. */
-    const groupGone = (pgid: number) =>
-      Effect.zipRight(
-        Deferred.await(exited),
-        Effect.repeat(Effect.sync(() => groupExists(pgid)), {
-          while: (exists) => exists,
-          schedule: Schedule.spaced(GROUP_POLL)
-        })
-      )
-
+    /**
+     * Over as soon as the main child is reaped: group members that outlive it are the orphan drain's
+     * job. SIGKILL to the group only when the main child outlives the grace.
+     */
     const terminate = (child: Launched, grace: Duration.Duration) =>
       Effect.gen(function*() {
         yield* Log.info("supervisor_stop_sigterm", { pgid: child.pid, grace_ms: Duration.toMillis(grace) })
         yield* signalGroup(child.pid, "SIGTERM")
-        if (Option.isSome(yield* Effect.timeoutOption(groupGone(child.pid), grace))) return
+        if (Option.isSome(yield* Effect.timeoutOption(Deferred.await(exited), grace))) return
         yield* Log.warn("supervisor_stop_sigkill", { pgid: child.pid, grace_ms: Duration.toMillis(grace) })
         yield* signalGroup(child.pid, "SIGKILL")
         if (Option.isSome(yield* Effect.timeoutOption(Deferred.await(exited), KILL_BOUND))) return
@@ -192,13 +189,15 @@ export const SupervisorLive: Layer.Layer<
         }))
         if (child === undefined) return Option.none<number>()
         // Interruptible so the grace timeout can cut the wait even when stop runs in a finalizer.
-        if (running || groupExists(child.pid)) yield* Effect.interruptible(terminate(child, grace))
+        if (running) yield* Effect.interruptible(terminate(child, grace))
         return Option.some(yield* Deferred.await(exited))
       })
 
     return {
       spawn,
       spawned: Effect.sync(() => main !== undefined),
+      spawnFailure: Effect.sync(() => Option.fromNullable(failed?.message)),
+      answering: answeringLock.withPermits(1),
       exited: Deferred.await(exited),
       stop
     }

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module"
 
-/** What `waitpid(pid, WNOHANG)` found: exactly one of code and signal is set. */
+/** What `waitid(P_PID, pid, WNOHANG)` found: exactly one of code and signal is set (the real signo). */
 export interface ReapedStatus {
   readonly pid: number
   readonly code: number | null
@@ -12,6 +12,17 @@ export interface NativeAddon {
   readonly setChildSubreaper: () => true
   /** null while the process runs; throws ECHILD when it is not (or no longer) our child. */
   readonly reap: (pid: number) => ReapedStatus | null
+  /**
+   * posix_spawn: the child's fds 0..n-1 are `fds`, every signal at its default and unblocked, `cwd`
+   * ("" = ours). libuv does not know the pid: only `reap` collects it. Throws the chdir/exec errno.
+   */
+  readonly spawn: (
+    file: string,
+    argv: ReadonlyArray<string>,
+    env: ReadonlyArray<string>,
+    fds: ReadonlyArray<number>,
+    cwd: string
+  ) => number
   /** The pid of one exited child, left unreaped (waitid WNOWAIT); 0 when no child has exited. */
   readonly waitableChild: () => number
   /**

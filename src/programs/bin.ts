@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, before any other module is evaluated: signal handling and the inspector (src/platform/bootGuard.ts).
+import "./guard.js"
 import * as path from "node:path"
 import { BUNDLE_FILE, runBundle } from "./codeCache.js"
 

@@ -1,3 +1,5 @@
+// First: signal handling and the inspector (src/platform/bootGuard.ts); bin.js already did it when it ran us.
+import "./guard.js"
 import { Effect } from "effect"
 import { main } from "./main.js"
 

@@ -1,9 +1,9 @@
 import type { Layer } from "effect"
 import { Effect, LogLevel, Option } from "effect"
-import { EXIT_CONFIG, EXIT_TRANSIENT } from "../domain/exitCodes.js"
+import { EXIT_CONFIG, EXIT_TRANSIENT, withFailure } from "../domain/exitCodes.js"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
-import { loadLoggingSettings } from "../layers/DaemonConfigLive.js"
+import { loadDaemonConfig, loadLoggingSettings } from "../layers/DaemonConfigLive.js"
 import { DaemonLayer } from "../layers/DaemonLayer.js"
 import { LoggingLive, LoggingTo } from "../layers/Logging.js"
 import { StrayErrorsLive } from "../layers/StrayErrorsLive.js"
@@ -12,6 +12,8 @@ import { DaemonConfig } from "../services/DaemonConfig.js"
 import type { LoggingSettings } from "../services/DaemonConfig.js"
 import { ExitRequest } from "../services/ExitRequest.js"
 import { Listener } from "../services/Listener.js"
+import type { DrainReport } from "../services/Reaper.js"
+import { Reaper } from "../services/Reaper.js"
 import { ShutdownSignal } from "../services/ShutdownSignal.js"
 import { Supervisor } from "../services/Supervisor.js"
 
@@ -32,13 +34,48 @@ const reportBootFailure = (message: string, code: number) =>
     return code
   })
 
-/** The running daemon: wait for the first wake-up event, stop the user CMD as needed, return the exit code. */
+/** A boot step failed: the stderr line, then the `shutdown` line. */
+const bootFailed = (message: string, code: number) =>
+  Effect.tap(reportBootFailure(message, code), () => Log.error("shutdown", { error: message, exit_code: code }))
+
+/** How the run ended, before the teardown: the code, and what went wrong (a listener fatal turns a 0 into 1). */
+interface Ending {
+  readonly code: number
+  readonly fatal: string | undefined
+  /** The run did not end cleanly (a failed spawn): the `shutdown` line is an Error naming it. */
+  readonly error: string | undefined
+  /** Read after the teardown, which runs the orphan drain. */
+  readonly lastDrain: Effect.Effect<Option.Option<DrainReport>>
+}
+
+/**
+ * The spec's exit code (supervisor-register-lifecycle.md §8): the run's code, except that a 0 becomes 1
+ * after a listener fatal or an orphan drain that gave up. Logged as the `shutdown` line.
+ */
+const finish = (ending: Ending) =>
+  Effect.gen(function*() {
+    const drain = yield* ending.lastDrain
+    const failure = ending.fatal !== undefined
+      ? `listener fatal: ${ending.fatal}`
+      : Option.isSome(drain) && drain.value.gaveUp
+      ? `orphan drain gave up with ${drain.value.survivors} process(es) left`
+      : undefined
+    const code = withFailure(ending.code, failure)
+    const error = failure ?? ending.error
+    yield* error === undefined
+      ? Log.info("shutdown", { exit_code: code })
+      : Log.error("shutdown", { error, exit_code: code })
+    return code
+  })
+
+/** The running daemon: wait for the first wake-up event, stop the user CMD as needed, say how it ended. */
 const serve = Effect.gen(function*() {
   const config = yield* DaemonConfig
   const listener = yield* Listener
   const supervisor = yield* Supervisor
   const shutdown = yield* ShutdownSignal
   const exitRequest = yield* ExitRequest
+  const { lastDrain } = yield* Reaper
   yield* Log.info("daemon_idle", { addr: formatHostPort(listener.address) })
 
   const wakeUps: Array<Effect.Effect<WakeUp>> = [
@@ -52,25 +89,33 @@ const serve = Effect.gen(function*() {
   /** With a running child, every way out goes through stop(grace); its code is the child's. */
   const stopChild = Effect.map(supervisor.stop(config.stopGrace), Option.getOrUndefined)
 
+  const ended = (code: number, fatal?: string, error?: string): Ending => ({ code, fatal, error, lastDrain })
   switch (wake._tag) {
     case "child":
       yield* Log.info("main_child_exited", { exit_code: wake.code })
-      return wake.code
+      return ended(wake.code)
     case "signal": {
       const code = yield* stopChild
       if (code === undefined) {
-        yield* Log.warn("shutdown_before_spawn", { signal: wake.signal })
-        return EXIT_TRANSIENT
+        yield* Log.info("shutdown_before_spawn", { signal: wake.signal })
+        return ended(EXIT_TRANSIENT)
       }
-      return code
+      return ended(code)
     }
     case "fatal":
       yield* Log.error("listener_fatal_received", { error: wake.message })
-      return (yield* stopChild) ?? EXIT_TRANSIENT
-    case "requested":
+      return ended((yield* stopChild) ?? EXIT_TRANSIENT, wake.message)
+    case "requested": {
+      // AgentReady asks for the exit after a failed spawn, once its Error is out.
+      const spawnFailure = yield* supervisor.spawnFailure
+      if (Option.isSome(spawnFailure)) {
+        yield* Log.info("main_child_exited", { exit_code: EXIT_TRANSIENT, spawn_error: spawnFailure.value })
+        return ended(EXIT_TRANSIENT, undefined, `spawn user CMD: ${spawnFailure.value}`)
+      }
       yield* Log.info("command_requested_exit", { exit_code: wake.code })
       yield* stopChild
-      return wake.code
+      return ended(wake.code)
+    }
   }
 })
 
@@ -85,13 +130,13 @@ const daemon = (userCmd: ReadonlyArray<string>) =>
     return yield* serve.pipe(Effect.provide(DaemonLayer(userCmd)))
   }).pipe(
     Effect.scoped,
+    Effect.flatMap(finish),
     Effect.catchTags({
-      DaemonConfigError: (e) => reportBootFailure(e.message, EXIT_CONFIG),
-      BootstrapError: (e) => reportBootFailure(e.message, EXIT_CONFIG),
-      UserResolveError: (e) => reportBootFailure(e.message, EXIT_CONFIG),
-      ListenerStartError: (e) => reportBootFailure(e.message, e.kind === "bind" ? EXIT_TRANSIENT : EXIT_CONFIG)
-    }),
-    Effect.tap((code) => Log.info("shutdown", { exit_code: code }))
+      DaemonConfigError: (e) => bootFailed(e.message, EXIT_CONFIG),
+      BootstrapError: (e) => bootFailed(e.message, EXIT_CONFIG),
+      UserResolveError: (e) => bootFailed(e.message, EXIT_CONFIG),
+      ListenerStartError: (e) => bootFailed(e.message, e.kind === "bind" ? EXIT_TRANSIENT : EXIT_CONFIG)
+    })
   )
 
 /** Used only when the logging settings themselves are unreadable: JSON lines to stderr. */
@@ -113,7 +158,10 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
     addon.ignoreTtyStops()
     const settings = yield* Effect.either(loadLoggingSettings)
     if (settings._tag === "Left") {
-      return yield* reportBootFailure(settings.left.message, EXIT_CONFIG).pipe(Effect.provide(stderrLogging()))
+      // Every mistake at once, not only the logging settings' ones.
+      const everything = yield* Effect.either(loadDaemonConfig(argv))
+      const message = everything._tag === "Left" ? everything.left.message : settings.left.message
+      return yield* reportBootFailure(message, EXIT_CONFIG).pipe(Effect.provide(stderrLogging()))
     }
     return yield* daemon(argv).pipe(
       Effect.provide(StrayErrorsLive),

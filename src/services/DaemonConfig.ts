@@ -33,13 +33,16 @@ export interface DaemonConfigShape extends LoggingSettings {
 
 export class DaemonConfig extends Context.Tag("clawkerd/DaemonConfig")<DaemonConfig, DaemonConfigShape>() {}
 
-/** One environment variable that is missing or malformed. */
+/** An environment variable that is missing or malformed, and any others found in the same read. */
 export class DaemonConfigError extends Data.TaggedError("DaemonConfigError")<{
   readonly variable: string
   readonly problem: string
   readonly expected: string
+  /** Every further problem, so the operator fixes them all at once. */
+  readonly more?: ReadonlyArray<DaemonConfigError>
 }> {
   override get message(): string {
-    return `${this.variable}: ${this.problem} (expected ${this.expected})`
+    const one = (e: DaemonConfigError) => `${e.variable}: ${e.problem} (expected ${e.expected})`
+    return [this, ...(this.more ?? [])].map(one).join("; ")
   }
 }

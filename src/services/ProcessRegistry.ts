@@ -2,13 +2,14 @@ import type { Effect } from "effect"
 import { Context } from "effect"
 
 /**
- * The pids libuv spawned and will reap itself (shell stages, the user CMD). The Reaper must never
- * wait for one of these: stealing its status means Node's `exit` event never fires.
+ * The pids whose status belongs to someone (shell stages and the user CMD, reaped by pid through
+ * src/platform/children.ts). The Reaper must never wait for one of these: stealing its status would
+ * lose the exit code, or the signal, its owner reports.
  */
 export interface ProcessRegistryShape {
   /** Call synchronously right after spawn returns a pid. */
   readonly add: (pid: number) => void
-  /** Call from the child's `exit` event, once libuv has reaped it. */
+  /** Call once the owner has reaped it. */
   readonly remove: (pid: number) => void
   readonly owns: (pid: number) => boolean
   readonly size: Effect.Effect<number>

@@ -43,13 +43,17 @@ describe.skipIf(skip !== undefined)("PID 1: reaping", () => {
     expect(run.events("orphan_drain_done")).toMatchObject([{ terminated: 0, killed: 0, survivors: 0 }])
   })
 
-  it("orphans that outlive the CMD get SIGTERM, then SIGKILL after the grace, and are reaped", async () => {
+  it("orphans that outlive the CMD get a grace, then SIGTERM, then SIGKILL a grace later, and are reaped", async () => {
     const run = await runSupervised(["sh", "-c", LEAVING_CMD], { env: { CLAWKERD_STOP_GRACE: "300 millis" } })
     await run.ns.line(/^orphans-ready$/)
     expect((await run.ns.exited).code).toBe(3)
-    expect(run.events("orphan_drain_started")).toMatchObject([{ orphans: 2, terminated: 2 }])
-    expect(run.events("orphan_drain_done")).toMatchObject([{ reaped: 2, terminated: 2, killed: 1, survivors: 0 }])
+    expect(run.events("orphan_drain_started")).toMatchObject([{ orphans: 2, grace_ms: 300 }])
+    expect(run.events("spawn_orphan_drain_timeout")).toMatchObject([{ orphans: 2 }])
+    expect(run.events("spawn_orphan_killed")).toMatchObject([{ orphans: 1 }])
+    expect(run.events("orphan_drain_done")).toMatchObject([
+      { reaped: 2, terminated: 2, killed: 1, survivors: 0, gaveUp: false }
+    ])
     expect(new Set(run.events("orphan_reaped").map((e) => e.signal))).toEqual(new Set([9, 15]))
-    expect(run.events("orphan_drain_incomplete")).toHaveLength(0)
+    expect(run.events("spawn_orphan_drain_giveup")).toHaveLength(0)
   })
 })

@@ -29,11 +29,14 @@ describe.skipIf(skip !== undefined)("PID 1: the user CMD's identity", () => {
     expect(run.events("spawn_started")).toMatchObject([{ pid: Number(pid), uid: u, gid: g, foreground: false }])
   })
 
-  it("--help routing: an option as argv[0] runs default_cmd followed by the argv", async () => {
-    const run = await runSupervised(["--help"], { env: { HARNESS_DEFAULT_CMD: "echo routed" } })
+  it("--help routing: an option as argv[0] runs default_cmd (one program) followed by the argv", async () => {
+    const run = await runSupervised(["--help", "routed"], { env: { HARNESS_DEFAULT_CMD: "echo" } })
     expect((await run.ns.exited).code).toBe(0)
-    expect(run.ns.lines()).toContain("routed --help")
-    expect(run.events("spawn_argv_routed_to_default_cmd")).toMatchObject([{ level: "warn", argv: ["--help"] }])
+    expect(run.ns.lines()).toContain("--help routed")
+    expect(run.events("spawn_argv_routed_to_default_cmd")).toMatchObject([{
+      level: "warn",
+      argv: ["--help", "routed"]
+    }])
   })
 
   it("AgentReady three times at once starts one child", async () => {

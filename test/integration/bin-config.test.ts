@@ -18,6 +18,33 @@ describe("clawkerd entry point: configuration errors exit 2 with one clear line"
     expect(logEvents(logDir).map((e) => e.event)).toContain("config_error")
   })
 
+  it("every mistake in one line, not only the first", async () => {
+    const logDir = await tempDir()
+    const r = await runBin({ CLAWKERD_LOG_DIR: logDir, CLAWKERD_LOG_LEVEL: "loud", CLAWKERD_STOP_GRACE: "-1" })
+    expect(r.code).toBe(2)
+    const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("clawkerd: "))
+    expect(lines).toHaveLength(1)
+    const line = lines[0]
+    for (const variable of ["CLAWKERD_LOG_LEVEL", "CLAWKER_AGENT", "CLAWKERD_STOP_GRACE"]) {
+      expect(line).toContain(`${variable}: `)
+    }
+  })
+
+  // (--inspect-brk cannot be refused this way: Node waits for a debugger before any JavaScript runs.)
+  it.each(["--inspect=127.0.0.1:0", "--max-old-space-size=256 --inspect-port=0 --inspect"])(
+    "NODE_OPTIONS=%s is refused: exit 2 naming the flag, before anything else runs",
+    async (options) => {
+      const logDir = await tempDir()
+      const r = await runBin({ CLAWKERD_LOG_DIR: logDir, CLAWKER_AGENT: "x", NODE_OPTIONS: options })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(
+        /clawkerd: configuration error: --inspect\S* \(in NODE_OPTIONS or node's flags\) would open Node's inspector/
+      )
+      // refused before the daemon's modules ran: nothing logged
+      expect(fs.readdirSync(logDir)).toEqual([])
+    }
+  )
+
   it("missing bootstrap directory", async () => {
     const logDir = await tempDir()
     const missing = path.join(logDir, "no-bootstrap")

@@ -4,7 +4,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { STDIN_PENDING_LIMIT, stdinOverflowMessage } from "../../src/layers/shell/stdinFeeder.js"
 import type { CommandRejected } from "../../src/services/ShellExecutor.js"
+import { scopedProcessEnv } from "../support/fixtures.js"
 import {
   childPids,
   doneCode,
@@ -37,9 +39,22 @@ describe("ShellExecutor: pipelines", () => {
         yield* shells.run("c1", shell([stage(["echo", "hello"])]))
         const end = yield* sink.terminal("c1")
         expect(doneCode(end)).toBe(0)
-        expect(sink.of("c1").map(payloadCase)).toEqual(["started", "output", "stageExit", "done"])
+        // OutputChunk and StageExit race (the spec orders neither); both come after Started and before Done.
+        const order = sink.of("c1").map(payloadCase)
+        expect([order[0], order.at(-1)]).toEqual(["started", "done"])
+        expect(order.slice(1, -1).sort()).toEqual(["output", "stageExit"])
         expect(sink.output("c1").toString()).toBe("hello\n")
         expect(stageExits(sink.of("c1"))).toEqual([{ stageIndex: 0, exitCode: 0, signo: 0 }])
+      })
+    )
+  })
+
+  it.live("a stage killed by a real-time signal: StageExit carries its number (waitid), Done is -1", () => {
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* shells.run("rt", shell([stage(["bash", "-c", "kill -s RTMIN+6 $$"])]))
+        expect(doneCode(yield* sink.terminal("rt"))).toBe(-1)
+        expect(stageExits(sink.of("rt"))).toEqual([{ stageIndex: 0, exitCode: -1, signo: 34 + 6 }])
       })
     )
   })
@@ -97,20 +112,40 @@ describe("ShellExecutor: pipelines", () => {
     )
   })
 
+  it.live("env: what clawkerd's runtime and settings use (NODE_ENV, NODE_OPTIONS, UV_*, CLAWKERD_*) never reaches a stage", () => {
+    const script = "env | grep -E '^(NODE_ENV|NODE_OPTIONS|UV_|CLAWKERD_)' || echo none"
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* scopedProcessEnv({
+          NODE_ENV: "production",
+          NODE_OPTIONS: "--max-old-space-size=64",
+          UV_THREADPOOL_SIZE: "2",
+          CLAWKERD_LOG_LEVEL: "debug"
+        })
+        yield* shells.run("plain", sh(script))
+        yield* shells.run("mapped", shell([stage(["sh", "-c", script], { env: { EXTRA: "x" } })]))
+        yield* sink.terminal("plain")
+        yield* sink.terminal("mapped")
+        expect(sink.output("plain").toString()).toBe("none\n")
+        expect(sink.output("mapped").toString()).toBe("none\n")
+      })
+    )
+  })
+
   it.live("env: an empty map inherits ours unchanged; a map adds to ours and wins clashes", () => {
-    process.env.CLAWKERD_SHELL_TEST = "inherited"
-    const script = "echo \"$CLAWKERD_SHELL_TEST|$EXTRA|${PATH:+has-path}\""
+    process.env.AGENT_SHELL_TEST = "inherited"
+    const script = "echo \"$AGENT_SHELL_TEST|$EXTRA|${PATH:+has-path}\""
     return inSession(({ shells, sink }) =>
       Effect.gen(function*() {
         yield* shells.run("plain", sh(script))
         yield* shells.run("extra", shell([stage(["sh", "-c", script], { env: { EXTRA: "x" } })]))
-        yield* shells.run("wins", shell([stage(["sh", "-c", script], { env: { CLAWKERD_SHELL_TEST: "mine" } })]))
+        yield* shells.run("wins", shell([stage(["sh", "-c", script], { env: { AGENT_SHELL_TEST: "mine" } })]))
         for (const id of ["plain", "extra", "wins"]) yield* sink.terminal(id)
         expect(sink.output("plain").toString()).toBe("inherited||has-path\n")
         expect(sink.output("extra").toString()).toBe("inherited|x|has-path\n")
         expect(sink.output("wins").toString()).toBe("mine||has-path\n")
       })
-    ).pipe(Effect.ensuring(Effect.sync(() => delete process.env.CLAWKERD_SHELL_TEST)))
+    ).pipe(Effect.ensuring(Effect.sync(() => delete process.env.AGENT_SHELL_TEST)))
   })
 
   it.live("cwd: empty is clawkerd's own, otherwise that directory", () =>
@@ -325,6 +360,24 @@ describe("ShellExecutor: audit, print_output, exit_on_non_zero", () => {
         expect(yield* sink.waitForExitRequest).toMatchObject({ commandId: "k", finalExitCode: -1 })
         expect(stageExits(sink.of("k"))).toEqual([{ stageIndex: 0, exitCode: -1, signo: 9 }])
         expect(logs.events("command_exit_on_non_zero")).toMatchObject([{ final_exit_code: -1, mirrored_exit_code: 1 }])
+      })
+    )
+  })
+
+  it.live("exit_on_non_zero after an IO error: the Error goes out, then the daemon is asked to exit", () => {
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* shells.run("io", shell([stage(["sleep", "100"])], { exitOnNonZero: true }))
+        yield* shells.stdin("io", Buffer.alloc(STDIN_PENDING_LIMIT + 1))
+        const request = yield* sink.waitForExitRequest
+        expect(errorOf(yield* sink.terminal("io"))).toEqual({
+          code: ErrorCode.ERROR_CODE_IO_ERROR,
+          message: stdinOverflowMessage
+        })
+        // killed by the overflow's SIGKILL: -1, which the exit mirrors as 1
+        expect(request).toMatchObject({ commandId: "io", finalExitCode: -1 })
+        const errorAt = sink.responses.findIndex((r) => r.commandId === "io" && payloadCase(r) === "error")
+        expect(request.sentBefore).toBeGreaterThan(errorAt)
       })
     )
   })

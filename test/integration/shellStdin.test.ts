@@ -32,6 +32,25 @@ describe("ShellExecutor: stdin", () => {
     )
   })
 
+  it.live("stage stdin and output are ordinary pipes: /dev/stdin opened by path, read from it, exec 0<&-", () => {
+    const script = [
+      "test -p /dev/stdin && test -p /dev/stdout && test -p /dev/stderr && echo pipes",
+      "read first < /dev/stdin; echo \"first=$first\"",
+      "cat /dev/stdin",
+      "echo to-stderr > /dev/stderr",
+      "exec 0<&-",
+      "cat 2>/dev/null || echo closed"
+    ].join("\n")
+    return inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        yield* shells.run("dev", shell([stage(["sh", "-c", script])], { initialStdin: Buffer.from("one\ntwo\n") }))
+        yield* shells.closeStdin("dev")
+        expect(doneCode(yield* sink.terminal("dev"))).toBe(0)
+        expect(sink.output("dev").toString()).toBe("pipes\nfirst=one\ntwo\nto-stderr\nclosed\n")
+      })
+    )
+  })
+
   it.live("cat with a large initial_stdin and an immediate CloseStdin: the output is the payload exactly", () => {
     const payload = randomBytes(3 * 1024 * 1024 + 17)
     return inSession(({ shells, sink }) =>

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AgentState } from "../../src/services/AgentState.js"
 import { ProcessRegistry } from "../../src/services/ProcessRegistry.js"
 import { Supervisor } from "../../src/services/Supervisor.js"
 import { TESTER, writeAccounts } from "../support/accounts.js"
-import { tempDir } from "../support/fixtures.js"
+import { scopedProcessEnv, tempDir } from "../support/fixtures.js"
 import { captureLogs } from "../support/logs.js"
 import { isRoot } from "../support/pidns.js"
 import { configFrom, supervisorLayers } from "../support/supervisorLayers.js"
@@ -61,11 +61,11 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
 
   it.scopedLive("runs the CMD as the user, in clawkerd's working directory, with HOME/USER/LOGNAME replaced and the rest inherited", () =>
     Effect.gen(function*() {
-      process.env.CLAWKERD_TEST_INHERITED = "kept"
+      process.env.AGENT_TEST_INHERITED = "kept"
       const t = yield* setup(({ script }) => [
         "sh",
         "-c",
-        `${script} "$HOME" "$USER" "$LOGNAME" "$PWD" "$CLAWKERD_TEST_INHERITED" "$(id -u):$(id -g):$(id -G)"`
+        `${script} "$HOME" "$USER" "$LOGNAME" "$PWD" "$AGENT_TEST_INHERITED" "$(id -u):$(id -g):$(id -G)"`
       ])
       expect(yield* t.supervisor.spawn("")).toBe("spawned")
       expect(yield* t.supervisor.exited).toBe(0)
@@ -84,6 +84,53 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
         cwd: process.cwd()
       }])
       expect(t.logs.events("spawn_main_reaped")).toMatchObject([{ code: 0, signal: null, exit_code: 0 }])
+    }))
+
+  it.scopedLive("the CMD's environment is the image's: nothing clawkerd's runtime or settings use reaches it", () =>
+    Effect.gen(function*() {
+      yield* scopedProcessEnv({
+        NODE_ENV: "production",
+        NODE_OPTIONS: "--max-old-space-size=64",
+        UV_THREADPOOL_SIZE: "2",
+        NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
+        AGENT_TEST_IMAGE_VAR: "image"
+      })
+      const t = yield* setup(({ script }) => ["sh", "-c", `${script} "$(env)"`])
+      yield* t.supervisor.spawn("")
+      expect(yield* t.supervisor.exited).toBe(0)
+      const names = t.lines().map((line) => line.split("=")[0])
+      expect(names).toContain("AGENT_TEST_IMAGE_VAR")
+      expect(names).toContain("PATH")
+      // the image's own Node settings are the agent's too
+      expect(names).toContain("NODE_EXTRA_CA_CERTS")
+      expect(names.filter((name) => /^(NODE_ENV|NODE_OPTIONS|UV_|CLAWKERD_)/.test(name ?? ""))).toEqual([])
+    }))
+
+  it.scopedLive("a CMD killed by a real-time signal exits 128 + its number (waitid's status, not Node's code 0)", () =>
+    Effect.gen(function*() {
+      const t = yield* setup(() => ["bash", "-c", "kill -s RTMIN+6 $$"])
+      yield* t.supervisor.spawn("")
+      const signo = 34 + 6 // glibc's SIGRTMIN is 34
+      expect(yield* t.supervisor.exited).toBe(128 + signo)
+      expect(t.logs.events("spawn_main_reaped")).toMatchObject([{ code: null, signal: signo, exit_code: 128 + signo }])
+    }))
+
+  it.scopedLive("stop is over when the main child is reaped, though a group member ignores SIGTERM", () =>
+    Effect.gen(function*() {
+      const t = yield* setup(({ out }) => [
+        "sh",
+        "-c",
+        `(trap '' TERM; exec sleep 100) & echo $! > ${out}; exec sleep 100`
+      ])
+      yield* t.supervisor.spawn("")
+      while (!fs.existsSync(path.join(t.home, "out")) || t.lines().length === 0) yield* Effect.sleep(Duration.millis(5))
+      const straggler = Number(t.lines()[0])
+      const pgid = t.logs.events("spawn_started")[0]?.pid as number
+      yield* Effect.addFinalizer(() => Effect.sync(() => process.kill(-pgid, "SIGKILL")))
+      // A grace far beyond the test's timeout: only returning on the main child's reap passes.
+      expect(yield* t.supervisor.stop(Duration.minutes(10))).toEqual(Option.some(143))
+      expect(t.logs.events("supervisor_stop_sigkill")).toHaveLength(0)
+      expect(() => process.kill(straggler, 0)).not.toThrow()
     }))
 
   it.scopedLive("touches the ready file (parents created) and marks the CMD running after the spawn", () =>
@@ -128,19 +175,18 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(yield* t.registry.size).toBe(0)
     }))
 
-  it.scopedLive("a program not on PATH is a SpawnError naming it; nothing counts as spawned, a retry may run", () =>
+  it.scopedLive("a program not on PATH is a SpawnError naming it; nothing counts as spawned, a retry gets the same", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["no-such-program-here", "x"])
       const failure = yield* Effect.flip(t.supervisor.spawn(""))
-      expect(failure.message).toBe(`exec "no-such-program-here": no such file or directory (ENOENT)`)
+      expect(failure.message).toBe(`lookup "no-such-program-here": executable file not found in $PATH`)
       expect(yield* t.supervisor.spawned).toBe(false)
       expect(yield* t.agentState.cmdRunning).toBe(false)
       expect(fs.existsSync(t.readyFile)).toBe(false)
       expect(t.logs.events("spawn_started")).toHaveLength(0)
-      // a retry with a default_cmd routes the unknown program to it and runs
-      expect(yield* t.supervisor.spawn(t.script)).toBe("spawned")
-      expect(yield* t.supervisor.exited).toBe(0)
-      expect(t.lines()).toEqual(["no-such-program-here", "x"])
+      // spawning is single-shot: a later AgentReady, even with a default_cmd, gets the first answer
+      expect((yield* Effect.flip(t.supervisor.spawn(t.script))).message).toBe(failure.message)
+      expect(t.logs.events("spawn_started")).toHaveLength(0)
     }))
 
   it.scopedLive("a file that is not executable is a SpawnError (EACCES)", () =>
@@ -148,24 +194,39 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       const t = yield* setup(({ out }) => [out])
       fs.writeFileSync(path.join(t.home, "out"), "data", { mode: 0o644 })
       const failure = yield* Effect.flip(t.supervisor.spawn(""))
-      expect(failure.message).toBe(`exec "${path.join(t.home, "out")}": permission denied (EACCES)`)
+      expect(failure.message).toBe(`lookup "${path.join(t.home, "out")}": permission denied`)
     }))
 
-  it.scopedLive("no argv and no default_cmd is a SpawnError", () =>
+  it.scopedLive("an exec failure in the shim (missing interpreter) is the SpawnError, with the shim's errno", () =>
+    Effect.gen(function*() {
+      const t = yield* setup(({ out }) => [out])
+      fs.writeFileSync(path.join(t.home, "out"), "#!/clawkerd-no-such-interpreter\n", { mode: 0o755 })
+      const failure = yield* Effect.flip(t.supervisor.spawn(""))
+      expect(failure.message).toBe(`exec "${path.join(t.home, "out")}": no such file or directory`)
+      // the shim exits 127 by itself and is reaped
+      while ((yield* t.registry.size) > 0) yield* Effect.sleep(Duration.millis(5))
+    }))
+
+  it.scopedLive("an empty argv is a SpawnError, even with a default_cmd", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => [])
-      const failure = yield* Effect.flip(t.supervisor.spawn(""))
-      expect(failure.message).toMatch(/^no command to run/)
+      const failure = yield* Effect.flip(t.supervisor.spawn(t.script))
+      expect(failure.message).toBe("empty argv; container CMD is required")
     }))
 
-  it.scopedLive("--help routing: an option as argv[0] runs as is without default_cmd, and goes to it with one", () =>
+  it.scopedLive("--help routing: an option as argv[0] is looked up as is without default_cmd", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["--help", "me"])
       const asIs = yield* Effect.flip(t.supervisor.spawn(""))
-      expect(asIs.message).toBe(`exec "--help": no such file or directory (ENOENT)`)
-      expect(yield* t.supervisor.spawn(`${t.script}  fixed`)).toBe("spawned")
+      expect(asIs.message).toBe(`lookup "--help": executable file not found in $PATH`)
+    }))
+
+  it.scopedLive("--help routing: with a default_cmd (one program, not split) an option goes to it", () =>
+    Effect.gen(function*() {
+      const t = yield* setup(() => ["--help", "me"])
+      expect(yield* t.supervisor.spawn(t.script)).toBe("spawned")
       expect(yield* t.supervisor.exited).toBe(0)
-      expect(t.lines()).toEqual(["fixed", "--help", "me"])
+      expect(t.lines()).toEqual(["--help", "me"])
       expect(t.logs.events("spawn_argv_routed_to_default_cmd")).toMatchObject([
         { level: "warn", argv: ["--help", "me"], reason: "argv[0] starts with -" }
       ])
@@ -174,7 +235,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
   it.scopedLive("argv whose program is on PATH runs as is, even with a default_cmd", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ script }) => [script, "as-is"])
-      yield* t.supervisor.spawn("sh -c false")
+      yield* t.supervisor.spawn("false")
       expect(yield* t.supervisor.exited).toBe(0)
       expect(t.lines()).toEqual(["as-is"])
       expect(t.logs.events("spawn_argv_routed_to_default_cmd")).toHaveLength(0)

@@ -119,7 +119,7 @@ describe.skipIf(unavailable !== undefined)("SIGTERM at every phase", () => {
       { signal: "SIGTERM", first: false }
     ])
     expect(d.events("supervisor_stop_sigkill")).toMatchObject([{ grace_ms: 1000 }])
-    expect(d.events("spawn_main_reaped")).toMatchObject([{ signal: "SIGKILL", exit_code: 137 }])
+    expect(d.events("spawn_main_reaped")).toMatchObject([{ signal: 9, exit_code: 137 }])
   })
 })
 

@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -29,3 +30,20 @@ export const bootstrapFixture = async (
   await writeBootstrapDir(dir, deployment, assertion)
   return { root, dir, deployment, signer, assertion }
 }
+
+/** Sets variables in this process's environment for the scope, restoring what was there before. */
+export const scopedProcessEnv = (vars: Readonly<Record<string, string>>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const before = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]))
+      Object.assign(process.env, vars)
+      return before
+    }),
+    (before) =>
+      Effect.sync(() => {
+        for (const [name, value] of Object.entries(before)) {
+          if (value === undefined) delete process.env[name]
+          else process.env[name] = value
+        }
+      })
+  )

@@ -96,7 +96,9 @@ describe("DaemonConfig", () => {
       /not an https URL/
     ],
     ["garbage hydra", { CLAWKER_AGENT: "a", CLAWKER_CP_HYDRA_URL: "::" }, "CLAWKER_CP_HYDRA_URL", /not a URL/],
-    ["bad cp addr", { CLAWKER_AGENT: "a", CLAWKER_CP_AGENT_ADDR: "cp" }, "CLAWKER_CP_AGENT_ADDR", /no ":port"/]
+    ["bad cp addr", { CLAWKER_AGENT: "a", CLAWKER_CP_AGENT_ADDR: "cp" }, "CLAWKER_CP_AGENT_ADDR", /no ":port"/],
+    ["negative grace", { CLAWKER_AGENT: "a", CLAWKERD_STOP_GRACE: "-5 seconds" }, "CLAWKERD_STOP_GRACE", /negative/],
+    ["negative seconds", { CLAWKER_AGENT: "a", CLAWKERD_STOP_GRACE: "-1" }, "CLAWKERD_STOP_GRACE", /negative/]
   ]
   for (const [name, env, variable, problem] of rejects) {
     it.effect(`rejects ${name} naming ${variable}`, () =>
@@ -111,6 +113,65 @@ describe("DaemonConfig", () => {
         }
       }))
   }
+})
+
+describe("DaemonConfig: the README's values and every mistake at once", () => {
+  it.effect.each(
+    [
+      ["all", LogLevel.All],
+      ["trace", LogLevel.Trace],
+      ["debug", LogLevel.Debug],
+      ["info", LogLevel.Info],
+      ["warning", LogLevel.Warning],
+      ["error", LogLevel.Error],
+      ["fatal", LogLevel.Fatal],
+      ["none", LogLevel.None],
+      ["WARNING", LogLevel.Warning]
+    ] as const
+  )("CLAWKERD_LOG_LEVEL=%s is accepted", ([text, level]) =>
+    Effect.gen(function*() {
+      const config = Either.getOrThrow(yield* load({ CLAWKER_AGENT: "a", CLAWKERD_LOG_LEVEL: text }))
+      expect(config.logLevel).toBe(level)
+    }))
+
+  it.effect.each(
+    [
+      ["10s", 10_000],
+      ["10", 10_000],
+      ["2.5", 2_500],
+      ["500ms", 500],
+      ["2m", 120_000],
+      ["10 seconds", 10_000],
+      ["0", 0]
+    ] as const
+  )("CLAWKERD_STOP_GRACE=%s is %d ms", ([text, millis]) =>
+    Effect.gen(function*() {
+      const config = Either.getOrThrow(yield* load({ CLAWKER_AGENT: "a", CLAWKERD_STOP_GRACE: text }))
+      expect(Duration.toMillis(config.stopGrace)).toBe(millis)
+    }))
+
+  it.effect("reports every mistake in one error, not only the first", () =>
+    Effect.gen(function*() {
+      const result = yield* load({
+        CLAWKERD_LOG_LEVEL: "loud",
+        CLAWKERD_LISTEN: "nowhere",
+        CLAWKERD_STOP_GRACE: "-3s",
+        CLAWKERD_READY_FILE: "ready"
+      })
+      const message = Either.getLeft(result).pipe(Option.getOrThrow).message
+      for (
+        const variable of [
+          "CLAWKER_AGENT",
+          "CLAWKERD_LOG_LEVEL",
+          "CLAWKERD_LISTEN",
+          "CLAWKERD_STOP_GRACE",
+          "CLAWKERD_READY_FILE"
+        ]
+      ) {
+        expect(message).toContain(`${variable}: `)
+      }
+      expect(message.split("; ")).toHaveLength(5)
+    }))
 })
 
 describe("parseHostPort", () => {

@@ -65,6 +65,26 @@ describe("JSON file logging", () => {
       expect(events).toEqual(["log_file_unavailable", "still_logged"])
     }))
 
+  it.live("a log directory under /proc (where mkdir -p would spin) degrades at once, naming the directory", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      const original = process.stderr.write.bind(process.stderr)
+      process.stderr.write = ((chunk: string) => {
+        written.push(String(chunk))
+        return true
+      }) as typeof process.stderr.write
+      try {
+        yield* Log.info("still_logged").pipe(Effect.provide(LoggingLive(settings("/proc/clawkerd-logs/deeper"))))
+      } finally {
+        process.stderr.write = original
+      }
+      const lines = written.join("").trim().split("\n").map((l) => JSON.parse(l))
+      expect(lines.map((l) => l.event)).toEqual(["log_file_unavailable", "still_logged"])
+      expect(lines[0].reason).toMatch(
+        /^cannot create log directory \/proc\/clawkerd-logs\/deeper: mkdir \/proc\/clawkerd-logs: /
+      )
+    }))
+
   it.live("rotates at 50 MB keeping numbered backups", () =>
     Effect.gen(function*() {
       const dir = yield* Effect.promise(() => tempDir())

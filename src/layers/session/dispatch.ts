@@ -2,6 +2,7 @@ import type { Option } from "effect"
 import { Effect } from "effect"
 import type { InboundFrame } from "../../domain/commandFrame.js"
 import { isMalformed } from "../../domain/commandFrame.js"
+import { EXIT_TRANSIENT } from "../../domain/exitCodes.js"
 import * as Log from "../../domain/log.js"
 import * as R from "../../domain/responses.js"
 import type { Command, Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
@@ -25,6 +26,10 @@ export interface SessionCapabilities {
   readonly registrar: Option.Option<RegistrarShape>
   readonly supervisor: Option.Option<SupervisorShape>
   readonly progress: Option.Option<ProgressReporterShape>
+  /** Writes what is queued so far (bounded). */
+  readonly flush: Effect.Effect<void>
+  /** Ends the Session (flushing what is queued) and asks the daemon to exit with the code. */
+  readonly exitAfterReply: (commandId: string, code: number) => Effect.Effect<void>
 }
 
 type Payload = NonNullable<Command["payload"]>
@@ -75,17 +80,27 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
       }
       const supervisor = caps.supervisor.value
       if (!(yield* supervisor.spawned)) yield* progress((p) => p.final)
-      const outcome = yield* Effect.either(supervisor.spawn(defaultCmd))
+      // A CMD that exits at once must not tear the listener down before CP has its Done.
+      const outcome = yield* supervisor.answering(
+        Effect.gen(function*() {
+          const outcome = yield* Effect.either(supervisor.spawn(defaultCmd))
+          if (outcome._tag === "Right") {
+            yield* outcome.right === "spawned"
+              ? Log.info("agent_ready_spawned", { command_id: commandId })
+              : Log.info("agent_ready_already_spawned", { command_id: commandId })
+            yield* send(R.done(commandId, 0))
+            yield* caps.flush
+          }
+          return outcome
+        })
+      )
       if (outcome._tag === "Left") {
         yield* Log.error("agent_ready_spawn_failed", { command_id: commandId, error: outcome.left.message })
-        return yield* send(
-          R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: spawn: ${outcome.left.message}`)
-        )
+        yield* send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: spawn: ${outcome.left.message}`))
+        // Spec: after a spawn failure the daemon exits 1 by itself (the CP would SIGKILL it in 15 s),
+        // once the Error is on its way.
+        return yield* caps.exitAfterReply(commandId, EXIT_TRANSIENT)
       }
-      yield* outcome.right === "spawned"
-        ? Log.info("agent_ready_spawned", { command_id: commandId })
-        : Log.info("agent_ready_already_spawned", { command_id: commandId })
-      yield* send(R.done(commandId, 0))
     }).pipe(
       Effect.catchAllDefect((defect) =>
         Effect.zipRight(

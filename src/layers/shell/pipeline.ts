@@ -1,6 +1,6 @@
 import type { Option } from "effect"
 import { Clock, Deferred, Duration, Effect, Fiber } from "effect"
-import type { StdioOptions } from "node:child_process"
+import * as net from "node:net"
 import { waitAtMost } from "../../domain/fibers.js"
 import * as Log from "../../domain/log.js"
 import type { StageStatus } from "../../domain/shellCommand.js"
@@ -19,7 +19,7 @@ import { makePipeCloser } from "./pipeCloser.js"
 import * as Reply from "./replies.js"
 import type { RunningCommand } from "./runningCommand.js"
 import { ioFailure } from "./runningCommand.js"
-import type { Stage } from "./stage.js"
+import type { Stage, StageFds } from "./stage.js"
 import { spawnStage } from "./stage.js"
 import { streamWriter } from "./stdinFeeder.js"
 
@@ -37,6 +37,8 @@ interface Ending {
   readonly outcome: Outcome
   /** The Done value; -1 for every other outcome. */
   readonly finalExitCode: number
+  /** The last stage's code after an IO error (the pipeline ran to its end): what exit_on_non_zero mirrors. */
+  readonly ioErrorExitCode?: number
 }
 
 export interface CommandRun {
@@ -78,11 +80,10 @@ const parentFds = (closer: PipeCloser) => {
   return { pipe, close, handOver, closeAll }
 }
 
-/** Teardown for any ending: SIGKILL what still runs, close stage 0's stdin, wait until libuv reaped every stage. */
+/** Teardown for any ending: SIGKILL what still runs, wait until every stage is reaped. */
 const releaseStages = (running: RunningCommand) =>
   Effect.gen(function*() {
     yield* running.kill
-    running.stages[0]?.child.stdin?.destroy()
     const reaped = yield* waitAtMost(
       Effect.forEach(running.stages, (stage) => Deferred.await(stage.status), { discard: true }),
       STAGE_REAP_WAIT
@@ -129,16 +130,18 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
     const fds = parentFds(closer)
     yield* Effect.addFinalizer(() => fds.closeAll)
 
+    // Ordinary pipes, never sockets: a script may open /dev/stdin or /dev/stdout by path.
     const pipes = yield* Effect.all({
+      input: fds.pipe("stage[0] stdin"),
       links: Effect.forEach(command.stages.slice(0, last), (_, i) => fds.pipe(`stage[${i}] stdout`)),
       output: fds.pipe("combined output")
     }).pipe(Effect.either)
     if (pipes._tag === "Left") return yield* spawnFailed(run, pipes.left)
-    const { links, output } = pipes.right
+    const { input, links, output } = pipes.right
 
     for (const [i, stage] of command.stages.entries()) {
-      const stdio: StdioOptions = [
-        i === 0 ? "pipe" : links[i - 1]!.readFd,
+      const stdio: StageFds = [
+        i === 0 ? input.readFd : links[i - 1]!.readFd,
         i === last ? output.writeFd : links[i]!.writeFd,
         output.writeFd
       ]
@@ -151,9 +154,11 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       if (started._tag === "Left") return yield* spawnFailed(run, `stage[${i}] start: ${started.left.message}`)
     }
     // Only the children hold write ends now: EOF arrives when the last writer exits.
-    yield* Effect.forEach([output.writeFd, ...links.flatMap((l) => [l.readFd, l.writeFd])], fds.close, {
-      discard: true
-    })
+    yield* Effect.forEach(
+      [input.readFd, output.writeFd, ...links.flatMap((l) => [l.readFd, l.writeFd])],
+      fds.close,
+      { discard: true }
+    )
     yield* sink.send(Reply.started(id))
 
     const timer = command.timeoutSeconds > 0
@@ -167,14 +172,16 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
         )
       )
       : undefined
-    const stdin = running.stages[0]?.child.stdin
-    const feeder = stdin
-      ? yield* Effect.fork(
-        running.feeder.feed(streamWriter(stdin), command.initialStdin).pipe(
-          Effect.catchAll((e) => running.fail(ioFailure(e.message)))
-        )
+    const stdin = new net.Socket({ fd: input.writeFd, readable: false, writable: true })
+    fds.handOver(input.writeFd)
+    yield* Effect.addFinalizer(() => Effect.sync(() => stdin.destroy()))
+    // Write callbacks report stdin errors; without a listener an EPIPE 'error' would be thrown at PID 1.
+    stdin.on("error", () => {})
+    const feeder = yield* Effect.fork(
+      running.feeder.feed(streamWriter(stdin), command.initialStdin).pipe(
+        Effect.catchAll((e) => running.fail(ioFailure(e.message)))
       )
-      : undefined
+    )
     const echo = command.printOutput && run.reporter._tag === "Some" ? run.reporter.value.echo : undefined
     const forward = (data: Buffer) =>
       Effect.zipRight(echo ? echo(data) : Effect.void, sink.send(Reply.output(id, data)))
@@ -188,17 +195,22 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
 
     const waiters = yield* Effect.forEach(running.stages, (stage) => Effect.fork(awaitStage(run, stage)))
     const statuses = yield* Effect.forEach(waiters, Fiber.join)
-    if (feeder) yield* Fiber.interrupt(feeder)
-    stdin?.destroy()
+    yield* Fiber.interrupt(feeder)
+    stdin.destroy()
     // No OutputChunk may follow the terminal reply.
     yield* Fiber.join(drain)
     if (timer) yield* Fiber.interrupt(timer)
 
     const failure = running.failure()
-    if (failure) {
-      return { reply: Reply.error(id, failure.code, failure.message), outcome: failure.outcome, finalExitCode: -1 }
-    }
     const finalExitCode = (statuses[last] ?? NO_STATUS).exitCode
+    if (failure) {
+      return {
+        reply: Reply.error(id, failure.code, failure.message),
+        outcome: failure.outcome,
+        finalExitCode: -1,
+        ...(failure.outcome === "io_error" ? { ioErrorExitCode: finalExitCode } : {})
+      }
+    }
     return { reply: Reply.done(id, finalExitCode), outcome: "completed", finalExitCode } satisfies Ending
   })
 
@@ -251,5 +263,8 @@ export const runCommand = (run: CommandRun): Effect.Effect<void> =>
     yield* audit(ending)
     if (command.exitOnNonZero && ending.outcome === "completed" && ending.finalExitCode !== 0) {
       yield* run.requestExit(ending.finalExitCode)
+    } else if (command.exitOnNonZero && ending.ioErrorExitCode !== undefined) {
+      // The step failed as surely as with a non-zero Done, and the CP kills the container 15 s later.
+      yield* run.requestExit(ending.ioErrorExitCode !== 0 ? ending.ioErrorExitCode : 1)
     }
   })

@@ -27,7 +27,7 @@ export interface RunningCommand {
   readonly stages: ReadonlyArray<Stage>
   /** A stage started after a kill is killed at once. */
   readonly addStage: (stage: Stage) => Effect.Effect<void>
-  /** SIGKILL to every started stage that libuv has not reaped yet. */
+  /** SIGKILL to every started stage not reaped yet. */
   readonly kill: Effect.Effect<void>
   /** Records the command's terminal failure (the first one wins) and kills it. */
   readonly fail: (failure: Failure) => Effect.Effect<void>

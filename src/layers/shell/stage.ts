@@ -1,11 +1,12 @@
 import { Data, Deferred, Effect, Exit } from "effect"
-import type { ChildProcess, SpawnOptions, StdioOptions } from "node:child_process"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
+import { childEnvironment } from "../../domain/childEnv.js"
 import type { StageStatus } from "../../domain/shellCommand.js"
 import { stageStatus } from "../../domain/shellCommand.js"
-import { signalNumber } from "../../domain/signals.js"
 import type { PipeStage } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { spawnChild } from "../../platform/children.js"
+import { addon, execShimPath } from "../../platform/native.js"
+import { parseShimStatus, readShimStatus } from "../../platform/shimStatus.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
 import { errorText } from "./errors.js"
 
@@ -13,25 +14,38 @@ import { errorText } from "./errors.js"
 export interface Stage {
   readonly index: number
   readonly pid: number
-  readonly child: ChildProcess
-  /** Completed by libuv's exit callback, i.e. once the pid is reaped. */
+  /** Completed once the pid is reaped (waitid, by pid): the kernel's status, real-time signals included. */
   readonly status: Deferred.Deferred<StageStatus>
-  /** Set in that same callback: from then on the pid may belong to someone else. */
+  /** Set when it is reaped: from then on the pid may belong to someone else. */
   readonly exited: () => boolean
 }
 
 export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{ readonly message: string }> {}
 
-/** Spec: empty env inherits ours unchanged; otherwise ours plus the map, the map winning. uid/gid both 0: no change. */
-const spawnOptions = (stage: PipeStage, stdio: StdioOptions): SpawnOptions => {
-  const env = Object.keys(stage.env).length > 0 ? { env: { ...process.env, ...stage.env } } : {}
-  const cwd = stage.cwd !== "" ? { cwd: stage.cwd } : {}
-  // libuv drops the supplementary groups (setgroups(0)) whenever it changes the ids.
-  const ids = stage.uid !== 0 || stage.gid !== 0 ? { uid: stage.uid, gid: stage.gid } : {}
-  return { stdio, ...env, ...cwd, ...ids }
-}
+/** The stage's fds 0, 1 and 2 in the parent; the child gets them as its own (ordinary pipes, never sockets). */
+export type StageFds = readonly [number, number, number]
 
-/** libuv reports a failed chdir as the same ENOENT as a missing program; say which one it was. */
+/** The shim's status pipe becomes the shim's fd 3. */
+const STATUS_FD = 3
+
+/**
+ * Spec: empty env inherits ours (the image's, see childEnvironment) unchanged; otherwise ours plus
+ * the map, the map winning.
+ */
+const stageEnv = (stage: PipeStage): NodeJS.ProcessEnv =>
+  Object.keys(stage.env).length > 0 ? { ...childEnvironment(process.env), ...stage.env } : childEnvironment(process.env)
+
+/** uid/gid both 0: no change; otherwise the shim drops to them with no supplementary groups. */
+const shimArgv = (stage: PipeStage): Array<string> => [
+  execShimPath,
+  ...(stage.uid !== 0 || stage.gid !== 0 ? ["--user", `${stage.uid}:${stage.gid}:`] : []),
+  "--status-fd",
+  String(STATUS_FD),
+  "--",
+  ...stage.argv
+]
+
+/** posix_spawn reports a failed chdir as a bare errno; say which directory it was. */
 const describeStartError = (stage: PipeStage, e: unknown): string => {
   if (stage.cwd !== "") {
     try {
@@ -44,43 +58,45 @@ const describeStartError = (stage: PipeStage, e: unknown): string => {
 }
 
 /**
- * Starts one stage and waits for Node's `spawn` or `error` event (start failures arrive asynchronously).
- * The pid is registered before anything else can run, so the Reaper never takes its status, and leaves
- * the registry in the exit callback.
+ * Starts one stage through the exec shim and waits until its program runs (the shim's status pipe
+ * reaches EOF) or failed to start. The pid is registered before anything else can run, so the
+ * Reaper never takes its status, and leaves the registry once it is reaped.
  */
 export const spawnStage = (
   index: number,
   stage: PipeStage,
-  stdio: StdioOptions,
+  stdio: StageFds,
   registry: ProcessRegistryShape
 ): Effect.Effect<Stage, SpawnFailed> =>
   Effect.flatMap(Deferred.make<StageStatus>(), (status) =>
     Effect.async<Stage, SpawnFailed>((resume) => {
-      let child: ChildProcess
+      const fail = (message: string) => resume(Effect.fail(new SpawnFailed({ message })))
+      let statusRead: number, statusWrite: number
       try {
-        child = spawn(stage.argv[0] ?? "", stage.argv.slice(1), spawnOptions(stage, stdio))
+        ;[statusRead, statusWrite] = addon.pipe()
       } catch (e) {
-        resume(Effect.fail(new SpawnFailed({ message: errorText(e) })))
-        return
+        return fail(`status pipe: ${errorText(e)}`)
       }
-      const pid = child.pid
-      if (pid !== undefined) registry.add(pid)
       let exited = false
-      child.on("exit", (code, signal) => {
-        exited = true
-        if (pid !== undefined) registry.remove(pid)
-        Deferred.unsafeDone(status, Exit.succeed(stageStatus(code, signal === null ? null : signalNumber(signal))))
+      let pid: number
+      try {
+        pid = spawnChild(execShimPath, shimArgv(stage), stageEnv(stage), [...stdio, statusWrite], stage.cwd, (s) => {
+          exited = true
+          registry.remove(pid)
+          Deferred.unsafeDone(status, Exit.succeed(stageStatus(s.code, s.signal)))
+        })
+      } catch (e) {
+        fs.closeSync(statusRead)
+        return fail(describeStartError(stage, e))
+      } finally {
+        fs.closeSync(statusWrite)
+      }
+      registry.add(pid)
+      readShimStatus(statusRead, (shimStatus) => {
+        if (shimStatus === "") return resume(Effect.succeed({ index, pid, status, exited: () => exited }))
+        const failure = parseShimStatus(shimStatus)
+        fail(`${failure.step} ${JSON.stringify(stage.argv[0] ?? "")}: ${failure.reason}`)
       })
-      // Write callbacks report stdin errors; without a listener an EPIPE 'error' would be thrown at PID 1.
-      child.stdin?.on("error", () => {})
-      // Only a failed start emits here: kill() and send() are never used on these children.
-      child.on("error", (e) => resume(Effect.fail(new SpawnFailed({ message: describeStartError(stage, e) }))))
-      child.once("spawn", () =>
-        resume(
-          pid === undefined
-            ? Effect.fail(new SpawnFailed({ message: "no pid after spawn" }))
-            : Effect.succeed({ index, pid, child, status, exited: () => exited })
-        ))
     }))
 
 export type Delivery =
@@ -88,7 +104,7 @@ export type Delivery =
   | { readonly _tag: "AlreadyExited" }
   | { readonly _tag: "Failed"; readonly error: string }
 
-/** kill(2) to the stage's own pid, never after libuv reaped it (the pid may have been reused). */
+/** kill(2) to the stage's own pid, never after it was reaped (the pid may have been reused). */
 export const signalStage = (stage: Stage, signo: number): Delivery => {
   if (stage.exited()) return { _tag: "AlreadyExited" }
   try {

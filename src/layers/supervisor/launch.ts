@@ -1,10 +1,9 @@
 import { Deferred, Effect, Exit, Runtime } from "effect"
-import type { ChildProcess } from "node:child_process"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { getSystemErrorMap } from "node:util"
 import * as Log from "../../domain/log.js"
+import { spawnChild } from "../../platform/children.js"
 import { addon, execShimPath } from "../../platform/native.js"
+import { parseShimStatus, readShimStatus } from "../../platform/shimStatus.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
 import { SpawnError } from "../../services/Supervisor.js"
 import type { TargetUser } from "../../services/UserResolver.js"
@@ -19,10 +18,10 @@ export interface LaunchRequest {
   readonly foreground: boolean
 }
 
-/** Node's account of the child's end, once libuv has reaped it. */
+/** The kernel's account of the child's end (waitid), once it is reaped: exit status or signal number. */
 export interface ChildExit {
   readonly code: number | null
-  readonly signal: NodeJS.Signals | null
+  readonly signal: number | null
 }
 
 /** A program that exec'd: its pid is also its process group id. */
@@ -31,7 +30,7 @@ export interface Launched {
   readonly exit: Deferred.Deferred<ChildExit>
 }
 
-/** The shim's status pipe becomes fd 3 of the shim (stdio index 3). */
+/** The shim's status pipe becomes fd 3 of the shim. */
 const STATUS_FD = 3
 
 const shimArgs = (req: LaunchRequest): Array<string> => [
@@ -47,38 +46,17 @@ const shimArgs = (req: LaunchRequest): Array<string> => [
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
-const errnoText = (errno: number): string => {
-  const known = getSystemErrorMap().get(-errno)
-  return known === undefined ? `errno ${errno}` : `${known[1]} (${known[0]})`
-}
-
-/** The shim writes "<step>:<errno>" when a step before exec, or exec itself, failed. */
+/** The shim's "<step>:<errno>" as the spec's `spawn "<path>"`-style message. */
 const describeFailure = (status: string, program: string): string => {
-  const [step = "", errno = ""] = status.trim().split(":")
-  return `${step} "${program}": ${errnoText(Number(errno))}`
-}
-
-/** Reads the pipe until EOF (exec closed the shim's end, or the shim exited), then closes it. */
-const readToEnd = (fd: number, done: (text: string) => void) => {
-  const chunks: Array<Buffer> = []
-  const next = () =>
-    fs.read(fd, Buffer.alloc(256), 0, 256, null, (err, n, buffer) => {
-      if (err === null && n > 0) {
-        chunks.push(buffer.subarray(0, n))
-        return next()
-      }
-      fs.close(
-        fd,
-        () => done(err === null ? Buffer.concat(chunks).toString("utf8") : `status pipe:${-(err.errno ?? 0)}`)
-      )
-    })
-  next()
+  const { reason, step } = parseShimStatus(status)
+  return `${step} "${program}": ${reason}`
 }
 
 /**
- * Spawns the exec shim with libuv (so libuv owns and reaps the pid, which the ProcessRegistry
- * records) and succeeds once the program itself runs: the status pipe reaches EOF with nothing
- * written. Uninterruptible: a child must never start without someone holding its pid.
+ * Spawns the exec shim (addon posix_spawn, reaped by pid with waitid, so the status is the kernel's)
+ * and succeeds once the program itself runs: the status pipe reaches EOF with nothing written. The
+ * ProcessRegistry holds the pid until it is reaped, so the Reaper never takes it. Uninterruptible: a
+ * child must never start without someone holding its pid.
  */
 export const launch = (
   req: LaunchRequest,
@@ -88,11 +66,11 @@ export const launch = (
     const run = Runtime.runFork(yield* Effect.runtime<never>())
     const exit = yield* Deferred.make<ChildExit>()
     const program = req.argv[0] ?? ""
-    const onExit = (pid: number) => (code: number | null, signal: NodeJS.Signals | null) => {
+    const onExit = (pid: number) => (status: ChildExit) => {
       registry.remove(pid)
       const reclaimError = req.foreground ? reclaimTerminal() : undefined
       if (reclaimError !== undefined) run(Log.warn("tty_foreground_reclaim_failed", { pid, error: reclaimError }))
-      Deferred.unsafeDone(exit, Exit.succeed({ code, signal }))
+      Deferred.unsafeDone(exit, Exit.succeed({ code: status.code, signal: status.signal }))
     }
     const pid = yield* Effect.async<number, SpawnError>((resume) => {
       const fail = (message: string) => resume(Effect.fail(new SpawnError({ message })))
@@ -102,30 +80,27 @@ export const launch = (
       } catch (e) {
         return fail(`status pipe: ${messageOf(e)}`)
       }
-      let child: ChildProcess
+      let childPid: number
       try {
-        child = spawn(execShimPath, shimArgs(req), {
-          stdio: ["inherit", "inherit", "inherit", statusWrite],
-          env: req.env,
-          cwd: req.cwd
-        })
+        childPid = spawnChild(
+          execShimPath,
+          [execShimPath, ...shimArgs(req)],
+          req.env,
+          [0, 1, 2, statusWrite],
+          req.cwd,
+          (status) => onExit(childPid)(status)
+        )
       } catch (e) {
         fs.closeSync(statusRead)
         return fail(`spawn "${program}": ${messageOf(e)}`)
       } finally {
         fs.closeSync(statusWrite)
       }
-      // Always listened to: an unhandled 'error' event would throw in PID 1.
-      child.on("error", (e) => {
-        if (child.pid === undefined) fail(`spawn "${program}": ${e.message}`)
-      })
-      const childPid = child.pid
-      if (childPid === undefined) return fs.closeSync(statusRead)
       registry.add(childPid)
-      child.on("exit", onExit(childPid))
-      readToEnd(statusRead, (status) => {
+      readShimStatus(statusRead, (status) => {
         if (status === "") return resume(Effect.succeed(childPid))
-        child.kill("SIGKILL") // the shim exits on its own after a failure; this covers an unreadable pipe
+        // The shim exits on its own after a failure; this covers an unreadable pipe (never a reaped pid).
+        if (registry.owns(childPid)) process.kill(childPid, "SIGKILL")
         fail(describeFailure(status, program))
       })
     })

@@ -1,26 +1,29 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 
-/** glibc's execvp searches this when PATH is unset. */
-const DEFAULT_PATH = "/bin:/usr/bin"
-
-const isExecutableFile = (file: string): boolean => {
+/** Why `file` cannot be executed, or undefined when it can. */
+const notExecutable = (file: string): string | undefined => {
+  let stat: fs.Stats
   try {
-    const stat = fs.statSync(file)
-    return stat.isFile() && (stat.mode & 0o111) !== 0
+    stat = fs.statSync(file)
   } catch {
-    return false
+    return "no such file or directory"
   }
+  if (stat.isDirectory()) return "is a directory"
+  return stat.isFile() && (stat.mode & 0o111) !== 0 ? undefined : "permission denied"
 }
 
 /**
- * Would execvp find `program` in the child (PATH from its environment, relative paths from its
- * cwd)? Empty PATH entries, which execvp reads as the cwd, are skipped: a footgun, not a feature.
+ * execvp's lookup with clawkerd's own PATH: a name with a "/" is taken as is (relative to `cwd`);
+ * otherwise the first PATH entry holding an executable file of that name; PATH unset finds nothing.
+ * Empty PATH entries, which execvp reads as the cwd, are skipped: a footgun, not a feature.
+ * Undefined when found, else why not.
  */
-export const isFoundOnPath = (program: string, pathVariable: string | undefined, cwd: string): boolean =>
-  program.includes("/")
-    ? isExecutableFile(path.resolve(cwd, program))
-    : (pathVariable ?? DEFAULT_PATH)
-      .split(":")
-      .filter((dir) => dir !== "")
-      .some((dir) => isExecutableFile(path.join(path.resolve(cwd, dir), program)))
+export const lookupProgram = (program: string, pathVariable: string | undefined, cwd: string): string | undefined => {
+  if (program.includes("/")) return notExecutable(path.resolve(cwd, program))
+  const found = (pathVariable ?? "")
+    .split(":")
+    .filter((dir) => dir !== "")
+    .some((dir) => notExecutable(path.join(path.resolve(cwd, dir), program)) === undefined)
+  return found ? undefined : "executable file not found in $PATH"
+}

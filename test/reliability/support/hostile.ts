@@ -212,9 +212,14 @@ export const startRelay = async (targetPort: number) => {
     const upstream = net.connect(targetPort, "127.0.0.1")
     const pair: [net.Socket, net.Socket] = [client, upstream]
     pairs.add(pair)
+    // One side gone ends the other: pipe() does not end its destination when the source was reset, and
+    // an untracked half would keep close() waiting forever.
     for (const socket of pair) {
       socket.on("error", () => undefined)
-      socket.on("close", () => pairs.delete(pair))
+      socket.on("close", () => {
+        pairs.delete(pair)
+        for (const other of pair) other.destroy()
+      })
     }
     client.pipe(upstream).pipe(client)
   })
