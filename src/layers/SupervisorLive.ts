@@ -48,7 +48,8 @@ const signalGroup = (pgid: number, signal: NodeJS.Signals) =>
  * once stop was called, spawn refuses.
  *
  * Signals: listeners for FORWARDED_SIGNALS live as long as the layer and send each to the
- * child's process group while it runs (before that they are dropped, logged at debug); SIGTTIN and
+ * child's process group while it runs (those that arrive while it is launched are held and sent once
+ * its pid is known; before that they are dropped, logged at debug); SIGTTIN and
  * SIGTTOU are set to SIG_IGN at construction
  * (the main program may do that earlier at boot with `addon.ignoreTtyStops()`; it is idempotent).
  * Releasing the layer SIGKILLs a group that is still running: the main program is expected to have
@@ -83,16 +84,39 @@ export const SupervisorLive: Layer.Layer<
     let running = false
     let stopping = false
 
-    const forward = (signal: NodeJS.Signals) => {
-      if (main === undefined || !running) {
-        return run(Log.debug("signal_not_forwarded", { signal, reason: "the user CMD is not running" }))
-      }
-      const pgid = main.pid
+    /**
+     * Signals that arrive while the CMD is being launched: it may already run (its status pipe not yet
+     * read) and is owed them, so they are held and sent once its pid is known.
+     */
+    let held: Array<NodeJS.Signals> | undefined
+
+    const sendToGroup = (pgid: number, signal: NodeJS.Signals) => {
       // Sent by the listener itself, not by a forked fiber: the group gets it a scheduler hop sooner
       // (bench/signals.ts); only the log lines wait for a fiber.
       const error = killGroup(pgid, signal)
       run(Effect.zipRight(groupFailed(pgid, signal, error), Log.debug("signal_forwarded", { signal, pgid })))
     }
+
+    const forward = (signal: NodeJS.Signals) => {
+      if (held !== undefined) return void held.push(signal)
+      if (main === undefined || !running) {
+        return run(Log.debug("signal_not_forwarded", { signal, reason: "the user CMD is not running" }))
+      }
+      sendToGroup(main.pid, signal)
+    }
+
+    /** Ends the hold: the held signals go to `pgid`, or, with no CMD started, are dropped (logged). */
+    const releaseHeld = (pgid: number | undefined) =>
+      Effect.suspend(() => {
+        const signals = held ?? []
+        held = undefined
+        if (pgid !== undefined) return Effect.sync(() => signals.forEach((signal) => sendToGroup(pgid, signal)))
+        return Effect.forEach(
+          signals,
+          (signal) => Log.debug("signal_not_forwarded", { signal, reason: "the user CMD did not start" }),
+          { discard: true }
+        )
+      })
     yield* Effect.forEach(FORWARDED_SIGNALS, (signal) => listenScoped(signal, forward), { discard: true })
 
     const watch = (child: Launched) =>
@@ -137,9 +161,13 @@ export const SupervisorLive: Layer.Layer<
         // Opened by a SIGUSR1 before the boot guard listened, it would be a root shell for the user CMD.
         if (closeInspector()) yield* Log.warn("inspector_closed_before_spawn", {})
         const foreground = holdsTerminal()
-        const child = yield* launch({ argv: plan.argv, user, env, cwd, foreground }, registry)
+        held = []
+        const child = yield* launch({ argv: plan.argv, user, env, cwd, foreground }, registry).pipe(
+          Effect.tapError(() => releaseHeld(undefined))
+        )
         main = child
         running = true
+        yield* releaseHeld(child.pid)
         yield* Effect.forkIn(watch(child), layerScope)
         yield* Log.info("spawn_started", {
           argv: plan.argv,

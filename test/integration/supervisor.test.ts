@@ -249,6 +249,21 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(failure.message).toBe("clawkerd is shutting down")
     }))
 
+  it.scopedLive("a signal that arrives while the CMD is being launched is held, then sent to it", () =>
+    Effect.gen(function*() {
+      // The CMD signals clawkerd (this process) the moment it runs: before or just after the status
+      // pipe told clawkerd so. Either way the signal is the CMD's, never dropped. Root, to signal root.
+      const t = yield* setup(({ out }) => [
+        "sh",
+        "-c",
+        `trap 'echo got-USR2 > ${out}; exit 0' USR2; kill -USR2 $PPID; while :; do sleep 0.05; done`
+      ], "root")
+      expect(yield* t.supervisor.spawn("")).toBe("spawned")
+      expect(yield* Effect.timeout(t.supervisor.exited, Duration.seconds(20))).toBe(0)
+      expect(t.lines()).toEqual(["got-USR2"])
+      expect(t.logs.events("signal_not_forwarded")).toEqual([])
+    }))
+
   it.scopedLive("a forwardable signal before the spawn is logged as not forwarded", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["true"])
