@@ -16,7 +16,7 @@ export const makeAgentState = (marker: string) =>
       Effect.orElseSucceed(() => false)
     )
     // A failed marker costs a re-run of init after a restart, never the Session: log and go on.
-    const markInitialized = touchRootFile(marker).pipe(
+    const markInitialized = touchRootFile(marker, 0o600).pipe(
       Effect.catchAll((e) => Log.warn("agent_initialized_marker_write_failed", { path: marker, error: e.problem }))
     )
     return AgentState.of({

@@ -34,11 +34,11 @@ const unsafeDirectory = (stat: { readonly uid: number; readonly mode: number }):
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK
 
 /**
- * Creates `file` if missing (mode 0600, parents 0700) and bumps its mtime, never following a link:
+ * Creates `file` if missing (with `mode`, parents 0700) and bumps its mtime, never following a link:
  * the directory is opened and checked first, then the file is opened relative to that very
  * directory (through /proc/self/fd, Node's openat), O_NOFOLLOW, and must be a regular file.
  */
-export const touchRootFile = (file: string): Effect.Effect<void, RootFileError> =>
+export const touchRootFile = (file: string, mode: number): Effect.Effect<void, RootFileError> =>
   Effect.tryPromise({
     try: async () => {
       const dir = path.dirname(file)
@@ -47,7 +47,7 @@ export const touchRootFile = (file: string): Effect.Effect<void, RootFileError> 
       try {
         const unsafe = unsafeDirectory(await dirHandle.stat())
         if (unsafe !== undefined) throw new Error(unsafe)
-        const handle = await fs.open(`/proc/self/fd/${dirHandle.fd}/${path.basename(file)}`, OPEN_FLAGS, 0o600)
+        const handle = await fs.open(`/proc/self/fd/${dirHandle.fd}/${path.basename(file)}`, OPEN_FLAGS, mode)
         try {
           if (!(await handle.stat()).isFile()) throw new Error("is not a regular file: refused")
           const now = new Date()

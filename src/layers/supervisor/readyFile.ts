@@ -2,9 +2,12 @@ import { Effect } from "effect"
 import * as Log from "../../domain/log.js"
 import { removeRootFile, touchRootFile } from "../rootFiles.js"
 
-/** Touched once the user CMD runs (the image's HEALTHCHECK tests it); a failure is logged and tolerated. */
+/**
+ * Touched once the user CMD runs (the image's HEALTHCHECK tests it); mode 0644 as the spec has it. A
+ * failure is logged and tolerated.
+ */
 export const touchReadyFile = (file: string) =>
-  touchRootFile(file).pipe(
+  touchRootFile(file, 0o644).pipe(
     Effect.catchAll((e) => Log.warn("ready_file_touch_failed", { path: file, error: e.problem }))
   )
 
