@@ -5,6 +5,7 @@ import { bashExitCode } from "../domain/exitCodes.js"
 import * as Log from "../domain/log.js"
 import { FORWARDED_SIGNALS, signalNumber } from "../domain/signals.js"
 import { planUserCmd } from "../domain/userCmd.js"
+import { envForUser } from "../domain/userEnv.js"
 import { addon } from "../platform/native.js"
 import { listenScoped } from "../platform/signalListener.js"
 import { AgentState } from "../services/AgentState.js"
@@ -135,7 +136,7 @@ export const SupervisorLive: Layer.Layer<
       Effect.gen(function*() {
         // clawkerd's own working directory: the image's WORKDIR (or `docker run -w`), as any init passes on.
         const cwd = process.cwd()
-        const env: NodeJS.ProcessEnv = { ...process.env, HOME: user.home, USER: user.name, LOGNAME: user.name }
+        const env = envForUser(process.env, user)
         const plan = yield* Either.mapLeft(
           planUserCmd(config.userCmd, defaultCmd, (program) => isFoundOnPath(program, env.PATH, cwd)),
           (message) => new SpawnError({ message })

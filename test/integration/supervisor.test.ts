@@ -80,10 +80,18 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_started")).toMatchObject([{
         uid: 4242,
         gid: 4242,
-        groups: [4242, 4243],
+        groups: [4243],
         cwd: process.cwd()
       }])
       expect(t.logs.events("spawn_main_reaped")).toMatchObject([{ code: 0, signal: null, exit_code: 0 }])
+    }))
+
+  it.scopedLive("user:group runs the CMD with that gid and no supplementary groups", () =>
+    Effect.gen(function*() {
+      const t = yield* setup(({ script }) => ["sh", "-c", `${script} "$(id -u):$(id -g):$(id -G)"`], "tester:other")
+      expect(yield* t.supervisor.spawn("")).toBe("spawned")
+      expect(yield* t.supervisor.exited).toBe(0)
+      expect(t.lines()).toEqual([`${TESTER.uid}:4244:4244`])
     }))
 
   it.scopedLive("touches the ready file (parents created) and marks the CMD running after the spawn", () =>
