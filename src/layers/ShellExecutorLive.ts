@@ -50,7 +50,7 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
         }
         const workers = yield* FiberSet.make()
         const killAll = Effect.suspend(() =>
-          Effect.forEach(table.values(), (running) => running.kill, { discard: true })
+          Effect.forEach(table.values(), (running) => running.terminate, { discard: true })
         )
         // Added after the FiberSet, so it runs first: stages die before their workers are interrupted.
         yield* Effect.addFinalizer(() => killAll)

@@ -31,13 +31,19 @@ if (!isRoot) console.log("shell.test.ts: skipping the uid/gid test: it needs roo
 const rejection = (effect: Effect.Effect<void, CommandRejected>) => Effect.flip(effect)
 
 describe("ShellExecutor: pipelines", () => {
-  it.live("echo: Started, output, StageExit, Done{0}, in that order", () => {
+  it.live("echo: Started first, then output and StageExit (in either order), Done{0} last", () => {
     return inSession(({ shells, sink }) =>
       Effect.gen(function*() {
         yield* shells.run("c1", shell([stage(["echo", "hello"])]))
         const end = yield* sink.terminal("c1")
         expect(doneCode(end)).toBe(0)
-        expect(sink.of("c1").map(payloadCase)).toEqual(["started", "output", "stageExit", "done"])
+        // The drain and the stage's waiter run side by side, as in the reference: no order between them.
+        const cases = sink.of("c1").map(payloadCase)
+        expect([cases[0], cases.at(-1), [...cases.slice(1, -1)].sort()]).toEqual([
+          "started",
+          "done",
+          ["output", "stageExit"]
+        ])
         expect(sink.output("c1").toString()).toBe("hello\n")
         expect(stageExits(sink.of("c1"))).toEqual([{ stageIndex: 0, exitCode: 0, signo: 0 }])
       })
@@ -142,7 +148,7 @@ describe("ShellExecutor: pipelines", () => {
 })
 
 describe("ShellExecutor: refusals and spawn failures", () => {
-  it.live("INVALID_REQUEST for no stages, an empty argv, a running id; ids are free again after the terminal reply", () => {
+  it.live("INVALID_REQUEST for no stages, an empty argv, uid without gid, a running id; ids are free again after the terminal reply", () => {
     return inSession(({ shells, sink, logs }) =>
       Effect.gen(function*() {
         expect(yield* rejection(shells.run("x", shell([])))).toMatchObject({
@@ -152,6 +158,11 @@ describe("ShellExecutor: refusals and spawn failures", () => {
         expect(yield* rejection(shells.run("x", shell([stage(["true"]), stage([])])))).toMatchObject({
           code: ErrorCode.ERROR_CODE_INVALID_REQUEST,
           message: "shell: stage[1] argv must not be empty"
+        })
+        // Half a privilege drop (the reference runs uid-only with root's group): refused, nothing runs.
+        expect(yield* rejection(shells.run("x", shell([stage(["id"], { uid: 1001 })])))).toMatchObject({
+          code: ErrorCode.ERROR_CODE_INVALID_REQUEST,
+          message: "shell: stage[0] gid must be non-zero when uid is (uid 1001); set both or neither"
         })
         yield* shells.run("dup", shell([stage(["sleep", "100"])]))
         expect(yield* rejection(shells.run("dup", shell([stage(["true"])])))).toMatchObject({
@@ -210,7 +221,7 @@ describe("ShellExecutor: refusals and spawn failures", () => {
         const script = path.join(dir, "not-executable")
         fs.writeFileSync(script, "#!/bin/sh\necho hi\n", { mode: 0o644 })
         yield* shells.run("noexec", shell([stage([script])]))
-        yield* shells.run("uid", shell([stage(["true"], { uid: 2 ** 32 - 1 })]))
+        yield* shells.run("uid", shell([stage(["true"], { uid: 2 ** 32 - 1, gid: 2 ** 32 - 1 })]))
         yield* shells.run("empty", shell([stage([""])]))
         expect(errorOf(yield* sink.terminal("noexec"))).toEqual({
           code: ErrorCode.ERROR_CODE_SPAWN_FAILED,

@@ -1,10 +1,7 @@
 import { Deferred, Effect, Exit, Runtime } from "effect"
-import type { ChildProcess } from "node:child_process"
-import { spawn } from "node:child_process"
-import * as fs from "node:fs"
-import { getSystemErrorMap } from "node:util"
 import * as Log from "../../domain/log.js"
-import { addon, execShimPath } from "../../platform/native.js"
+import type { ShimFailure, ShimStart } from "../../platform/execShim.js"
+import { errnoDescription, spawnThroughShim } from "../../platform/execShim.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
 import { SpawnError } from "../../services/Supervisor.js"
 import type { TargetUser } from "../../services/UserResolver.js"
@@ -31,48 +28,19 @@ export interface Launched {
   readonly exit: Deferred.Deferred<ChildExit>
 }
 
-/** The shim's status pipe becomes fd 3 of the shim (stdio index 3). */
-const STATUS_FD = 3
-
-const shimArgs = (req: LaunchRequest): Array<string> => [
+const shimOptions = (req: LaunchRequest): Array<string> => [
   "--setpgid",
   ...(req.foreground ? ["--foreground"] : []),
   "--user",
-  `${req.user.uid}:${req.user.gid}:${req.user.groups.join(",")}`,
-  "--status-fd",
-  String(STATUS_FD),
-  "--",
-  ...req.argv
+  `${req.user.uid}:${req.user.gid}:${req.user.groups.join(",")}`
 ]
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
-const errnoText = (errno: number): string => {
-  const known = getSystemErrorMap().get(-errno)
-  return known === undefined ? `errno ${errno}` : `${known[1]} (${known[0]})`
-}
-
-/** The shim writes "<step>:<errno>" when a step before exec, or exec itself, failed. */
-const describeFailure = (status: string, program: string): string => {
-  const [step = "", errno = ""] = status.trim().split(":")
-  return `${step} "${program}": ${errnoText(Number(errno))}`
-}
-
-/** Reads the pipe until EOF (exec closed the shim's end, or the shim exited), then closes it. */
-const readToEnd = (fd: number, done: (text: string) => void) => {
-  const chunks: Array<Buffer> = []
-  const next = () =>
-    fs.read(fd, Buffer.alloc(256), 0, 256, null, (err, n, buffer) => {
-      if (err === null && n > 0) {
-        chunks.push(buffer.subarray(0, n))
-        return next()
-      }
-      fs.close(
-        fd,
-        () => done(err === null ? Buffer.concat(chunks).toString("utf8") : `status pipe:${-(err.errno ?? 0)}`)
-      )
-    })
-  next()
+/** "exec "prog": no such file or directory (ENOENT)" */
+const describeFailure = (failure: ShimFailure, program: string): string => {
+  const [name, text] = errnoDescription(failure.errno)
+  return `${failure.step} "${program}": ${text} (${name})`
 }
 
 /**
@@ -96,37 +64,29 @@ export const launch = (
     }
     const pid = yield* Effect.async<number, SpawnError>((resume) => {
       const fail = (message: string) => resume(Effect.fail(new SpawnError({ message })))
-      let statusRead: number, statusWrite: number
+      let shim: ShimStart
       try {
-        ;[statusRead, statusWrite] = addon.pipe()
-      } catch (e) {
-        return fail(`status pipe: ${messageOf(e)}`)
-      }
-      let child: ChildProcess
-      try {
-        child = spawn(execShimPath, shimArgs(req), {
-          stdio: ["inherit", "inherit", "inherit", statusWrite],
+        shim = spawnThroughShim(req.argv, shimOptions(req), {
+          stdio: ["inherit", "inherit", "inherit"],
           env: req.env,
           cwd: req.cwd
         })
       } catch (e) {
-        fs.closeSync(statusRead)
         return fail(`spawn "${program}": ${messageOf(e)}`)
-      } finally {
-        fs.closeSync(statusWrite)
       }
+      const child = shim.child
       // Always listened to: an unhandled 'error' event would throw in PID 1.
       child.on("error", (e) => {
         if (child.pid === undefined) fail(`spawn "${program}": ${e.message}`)
       })
       const childPid = child.pid
-      if (childPid === undefined) return fs.closeSync(statusRead)
+      if (childPid === undefined) return
       registry.add(childPid)
       child.on("exit", onExit(childPid))
-      readToEnd(statusRead, (status) => {
-        if (status === "") return resume(Effect.succeed(childPid))
+      shim.execd((failure) => {
+        if (failure === undefined) return resume(Effect.succeed(childPid))
         child.kill("SIGKILL") // the shim exits on its own after a failure; this covers an unreadable pipe
-        fail(describeFailure(status, program))
+        fail(describeFailure(failure, program))
       })
     })
     return { pid, exit }
