@@ -198,7 +198,11 @@ export const startRelay = async (targetPort: number) => {
     pairs.add(pair)
     for (const socket of pair) {
       socket.on("error", () => undefined)
-      socket.on("close", () => pairs.delete(pair))
+      // One side gone ends the other: a client left open on a refused upstream would hold close() forever.
+      socket.on("close", () => {
+        pairs.delete(pair)
+        for (const other of pair) other.destroy()
+      })
     }
     client.pipe(upstream).pipe(client)
   })
