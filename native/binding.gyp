@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "clawkerd_native",
-      "sources": ["src/addon.c"],
+      "sources": ["src/addon.c", "src/hardening.c"],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
     },
     {

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include "hardening.h"
 
 static const char *errno_name(int e) {
   switch (e) {
@@ -318,6 +319,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"tcsetpgrp", NULL, tc_set_pgrp, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getpgrp", NULL, get_pgrp, NULL, NULL, NULL, napi_enumerable, NULL},
     {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"hardenSelf", NULL, harden_self, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

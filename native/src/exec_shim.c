@@ -2,13 +2,17 @@
  * clawkerd-exec: what Node's spawn cannot do for the user CMD, done between fork and exec.
  * clawkerd spawns this shim (posix_spawn, reaped by pid); the shim then becomes the program.
  *
- *   clawkerd-exec [--setpgid] [--foreground] [--user UID:GID[:G1,G2,...]] [--status-fd N] -- PROG ARGS...
+ *   clawkerd-exec [--setpgid] [--foreground] [--user UID:GID[:G1,G2,...]] [--core-soft N|unlimited]
+ *                 [--status-fd N] -- PROG ARGS...
  *
  * --setpgid     own process group (pgid = pid), so signals can go to the whole group
  * --foreground  when stdin is a terminal, make that group the terminal's foreground group
  * --user        setgroups(G...), setresgid(GID), setresuid(UID), in that order, then verified
+ * --core-soft   RLIMIT_CORE soft limit for the program: clawkerd set its own to 0, this is the old one
  * --status-fd   close-on-exec pipe: on failure the shim writes "<step>:<errno>\n" there, so the
  *               parent can tell "exec failed" from "the program exited 127"
+ *
+ * Whatever the options, only fds 0, 1 and 2 reach the program: every fd >= 3 is close-on-exec.
  *
  * Exit codes on failure follow the shells: 127 program not found, 126 not executable, 125 setup.
  */
@@ -20,8 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include "cloexec.h"
 
 #define MAX_GROUPS 1024
 
@@ -39,8 +45,24 @@ static long parse_id(const char *text, const char *what) {
   char *end;
   errno = 0;
   long v = strtol(text, &end, 10);
-  if (errno != 0 || end == text || v < 0 || v > 0x7fffffffL) fail(what, EINVAL, 125);
+  /* Through fail(): a bad uid must reach the status pipe, or the parent would take it for a start. */
+  if (errno != 0 || end == text || *end != '\0' || v < 0 || v > 0x7fffffffL) fail(what, EINVAL, 125);
   return v;
+}
+
+static void restore_core_limit(const char *text) {
+  struct rlimit core;
+  if (getrlimit(RLIMIT_CORE, &core) != 0) fail("getrlimit core", errno, 125);
+  if (strcmp(text, "unlimited") == 0) {
+    core.rlim_cur = RLIM_INFINITY;
+  } else {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0') fail("core limit", EINVAL, 125);
+    core.rlim_cur = (rlim_t)v;
+  }
+  if (setrlimit(RLIMIT_CORE, &core) != 0) fail("setrlimit core", errno, 125);
 }
 
 static void drop_privileges(char *spec) {
@@ -93,7 +115,7 @@ static void reset_signals(void) {
 
 int main(int argc, char **argv) {
   int setpgid_flag = 0, foreground = 0;
-  char *user = NULL;
+  char *user = NULL, *core_soft = NULL;
   int i = 1;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) {
@@ -105,6 +127,8 @@ int main(int argc, char **argv) {
       foreground = 1;
     } else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
       user = argv[++i];
+    } else if (strcmp(argv[i], "--core-soft") == 0 && i + 1 < argc) {
+      core_soft = argv[++i];
     } else if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) {
       status_fd = (int)parse_id(argv[++i], "status fd");
       if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) != 0) {
@@ -123,8 +147,10 @@ int main(int argc, char **argv) {
   program = argv[i];
   if (setpgid_flag && setpgid(0, 0) != 0) fail("setpgid", errno, 125);
   if (foreground) take_foreground();
+  if (core_soft != NULL) restore_core_limit(core_soft);
   if (user != NULL) drop_privileges(user);
   reset_signals();
+  if (cloexec_from(3) != 0) fail("close-on-exec", errno, 125);
   execvp(argv[i], &argv[i]);
   int err = errno;
   fail("exec", err, err == ENOENT || err == ENOTDIR ? 127 : 126);

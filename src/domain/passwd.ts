@@ -2,18 +2,18 @@ import { Either } from "effect"
 import type { TargetUser } from "../services/UserResolver.js"
 
 /*
- * CLAWKER_USER against the text of a passwd and a group file, the way Docker's `--user` reads
- * them: `name`, `uid`, `name:group` or `uid:gid`, each part a name or a number.
- *
- * A number must exist in its file too (spec: an unknown user or group is a configuration error).
- * Inits such as tini run a bare uid with HOME=/, but the spec gives no such exception, and
- * without a passwd entry there is no name for USER/LOGNAME and no home for HOME.
+ * CLAWKER_USER against the text of a passwd and a group file, by the rules the reference takes from
+ * moby (`GetExecUser`, spec supervisor-register-lifecycle.md §3): `user[:group]`, each part a name or
+ * a number. `name` and `uid` get the supplementary groups that list the user; any explicit group
+ * clears them. A numeric gid needs no group entry; a numeric uid needs a passwd entry (the reference
+ * looks its name up for USER/LOGNAME).
  */
 
 export interface PasswdEntry {
   readonly name: string
   readonly uid: number
   readonly gid: number
+  /** As written; empty leaves HOME unchanged in the child. */
   readonly home: string
   readonly shell: string
 }
@@ -25,22 +25,24 @@ export interface GroupEntry {
 }
 
 const ID = /^\d+$/
+const MAX_ID = 0x7fffffff
 
-const isId = (text: string): boolean => ID.test(text) && Number(text) <= 0x7fffffff
+const isId = (text: string): boolean => ID.test(text) && Number(text) <= MAX_ID
 
 /** Fields of the lines that have at least `count` of them; comments, blanks and NIS `+` lines skipped. */
 const records = (text: string, count: number): Array<Array<string>> =>
   text
     .split("\n")
-    .filter((line) => line.trim() !== "" && !line.startsWith("#") && !line.startsWith("+") && !line.startsWith("-"))
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#") && !line.startsWith("+") && !line.startsWith("-"))
     .map((line) => line.split(":"))
     .filter((fields) => fields.length >= count)
 
-/** Lines that do not parse are skipped, as getpwnam(3) does. Defaults follow login(1). */
+/** Lines that do not parse are skipped, as getpwnam(3) does. An empty shell defaults as in login(1). */
 export const parsePasswd = (text: string): Array<PasswdEntry> =>
   records(text, 7).flatMap(([name = "", , uid = "", gid = "", , home = "", shell = ""]) =>
     name !== "" && isId(uid) && isId(gid)
-      ? [{ name, uid: Number(uid), gid: Number(gid), home: home || "/", shell: shell || "/bin/sh" }]
+      ? [{ name, uid: Number(uid), gid: Number(gid), home, shell: shell || "/bin/sh" }]
       : []
   )
 
@@ -51,19 +53,32 @@ export const parseGroup = (text: string): Array<GroupEntry> =>
       : []
   )
 
-const findUser = (part: string, passwd: ReadonlyArray<PasswdEntry>): Either.Either<PasswdEntry, string> => {
-  const byId = isId(part)
-  const entry = passwd.find((p) => (byId ? p.uid === Number(part) : p.name === part))
-  if (entry !== undefined) return Either.right(entry)
-  return Either.left(byId ? `no passwd entry has uid ${part}` : `unknown user "${part}"`)
+/** A decimal integer, sign allowed, is always an id (moby's Atoi); anything else is a name. */
+const numeric = (part: string): Either.Either<number | undefined, string> => {
+  if (!/^[+-]?\d+$/.test(part)) return Either.right(undefined)
+  const n = Number(part)
+  return n >= 0 && n <= MAX_ID ? Either.right(n) : Either.left("uids and gids must be in range 0-2147483647")
 }
 
-const findGid = (part: string, groups: ReadonlyArray<GroupEntry>): Either.Either<number, string> => {
-  const byId = isId(part)
-  const entry = groups.find((g) => (byId ? g.gid === Number(part) : g.name === part))
-  if (entry !== undefined) return Either.right(entry.gid)
-  return Either.left(byId ? `no group entry has gid ${part}` : `unknown group "${part}"`)
-}
+const findUser = (part: string, passwd: ReadonlyArray<PasswdEntry>): Either.Either<PasswdEntry, string> =>
+  Either.flatMap(numeric(part), (uid) => {
+    const entry = passwd.find((p) => (uid !== undefined ? p.uid === uid : p.name === part))
+    if (entry !== undefined) return Either.right(entry)
+    return Either.left(
+      uid !== undefined
+        ? `lookup username for uid=${uid}: uid=${uid} not found in passwd`
+        : `unable to find user ${part}: no matching entries in passwd file`
+    )
+  })
+
+const findGid = (part: string, groups: ReadonlyArray<GroupEntry>): Either.Either<number, string> =>
+  Either.flatMap(numeric(part), (gid) => {
+    const entry = groups.find((g) => (gid !== undefined ? g.gid === gid : g.name === part))
+    if (entry !== undefined) return Either.right(entry.gid)
+    return gid !== undefined
+      ? Either.right(gid)
+      : Either.left(`unable to find group ${part}: no matching entries in group file`)
+  })
 
 /** Resolves a spec; the Left is the problem, phrased to follow `CLAWKER_USER "<spec>": `. */
 export const resolveUserSpec = (
@@ -72,20 +87,20 @@ export const resolveUserSpec = (
   groups: ReadonlyArray<GroupEntry>
 ): Either.Either<TargetUser, string> =>
   Either.gen(function*() {
-    const parts = spec.trim().split(":")
-    const [userPart = "", groupPart] = parts
-    if (userPart === "") return yield* Either.left("empty user spec (expected name, uid, name:group or uid:gid)")
-    if (parts.length > 2 || groupPart === "") {
-      return yield* Either.left("malformed user spec (expected name, uid, name:group or uid:gid)")
-    }
+    const trimmed = spec.trim()
+    if (trimmed === "") return yield* Either.left("empty user spec")
+    // Text after a second ':' is ignored and `user:` is `user`, as in the reference.
+    const [userPart = "", groupPart = ""] = trimmed.split(":")
+    // The reference matches uid 0 for an empty user part and would run the CMD as root.
+    if (userPart === "") return yield* Either.left("empty user part before ':' (expected name or uid)")
     const user = yield* findUser(userPart, passwd)
-    const gid = groupPart === undefined ? user.gid : yield* findGid(groupPart, groups)
-    const listed = groups.filter((g) => g.members.includes(user.name)).map((g) => g.gid)
+    const explicitGroup = groupPart !== ""
     return {
-      name: user.name,
+      // USER/LOGNAME: the first row with that uid, which may differ from the spec's name.
+      name: passwd.find((p) => p.uid === user.uid)?.name ?? user.name,
       uid: user.uid,
-      gid,
-      groups: [...new Set([gid, ...listed])].sort((a, b) => a - b),
+      gid: explicitGroup ? yield* findGid(groupPart, groups) : user.gid,
+      groups: explicitGroup ? [] : groups.filter((g) => g.members.includes(user.name)).map((g) => g.gid),
       home: user.home,
       shell: user.shell
     }

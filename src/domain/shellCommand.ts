@@ -4,7 +4,14 @@ import type { ShellCommand } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 export const shellCommandProblem = (command: ShellCommand): string | undefined => {
   if (command.stages.length === 0) return "shell: stages must not be empty"
   const empty = command.stages.findIndex((stage) => stage.argv.length === 0)
-  return empty >= 0 ? `shell: stage[${empty}] argv must not be empty` : undefined
+  if (empty >= 0) return `shell: stage[${empty}] argv must not be empty`
+  // The reference would run uid-only as root's group, gid-only as root: half a privilege drop.
+  const half = command.stages.findIndex((stage) => (stage.uid === 0) !== (stage.gid === 0))
+  if (half < 0) return undefined
+  const { gid, uid } = command.stages[half]!
+  return uid === 0
+    ? `shell: stage[${half}] uid must be non-zero when gid is (gid ${gid}); set both or neither`
+    : `shell: stage[${half}] gid must be non-zero when uid is (uid ${uid}); set both or neither`
 }
 
 /** How one stage ended, as StageExit carries it. */

@@ -27,6 +27,8 @@ export const makeProgressReporter = (out: ConsoleOut) => {
   const ok = out.isTTY ? color(32, "✓") : "✓"
   const failed = out.isTTY ? color(31, "✗") : "✗"
   let muted = false
+  // A step's completion line is written once: a later Error for the same id (a late Stdin, say) is no failure of it.
+  const completed = new Set<string>()
   let spinning: { readonly label: string; readonly timer: NodeJS.Timeout; frame: number } | undefined
 
   const stopSpinner = () => {
@@ -63,13 +65,15 @@ export const makeProgressReporter = (out: ConsoleOut) => {
       unlessMuted(() => {
         const step = initStepOf(commandId)
         if (step === undefined) return
+        completed.delete(commandId)
         if (out.isTTY) spin(activeLabel(step))
         else line(`  ${activeLabel(step)}`)
       }),
     endStep: (commandId, succeeded) =>
       unlessMuted(() => {
         const step = initStepOf(commandId)
-        if (step === undefined) return
+        if (step === undefined || completed.has(commandId)) return
+        completed.add(commandId)
         line(succeeded ? `  ${ok} ${doneLabel(step)}` : `  ${failed} ${activeLabel(step)} (failed)`)
       }),
     echo: (bytes) =>

@@ -19,6 +19,12 @@ import { makeRunningCommand } from "./shell/runningCommand.js"
 const rejected = (code: ErrorCode, message: string) => Effect.fail(new CommandRejected({ code, message }))
 
 /**
+ * How many ended ids a Session remembers for CloseStdin. The CP sends one CloseStdin right after each
+ * step, so only the most recent ids matter; the bound keeps a long Session's memory flat.
+ */
+const ENDED_IDS_KEPT = 1024
+
+/**
  * ShellCommand pipelines (spec session.md §5). Each Session gets its own running set; a command's
  * worker lives in the Session's scope, so closing it kills and reaps whatever still runs.
  * print_output echoes through the ProgressReporter when the daemon has one.
@@ -36,9 +42,15 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
         // The Session's own reporter when it has one, else the daemon's.
         const reporter = Option.orElse(yield* Effect.serviceOption(ProgressReporter), () => daemonReporter)
         const table = new Map<string, RunningCommand>()
+        const ended = new Set<string>()
+        const markEnded = (commandId: string) => {
+          ended.delete(commandId)
+          ended.add(commandId)
+          if (ended.size > ENDED_IDS_KEPT) ended.delete(ended.values().next().value!)
+        }
         const workers = yield* FiberSet.make()
         const killAll = Effect.suspend(() =>
-          Effect.forEach(table.values(), (running) => running.kill, { discard: true })
+          Effect.forEach(table.values(), (running) => running.terminate, { discard: true })
         )
         // Added after the FiberSet, so it runs first: stages die before their workers are interrupted.
         yield* Effect.addFinalizer(() => killAll)
@@ -65,7 +77,11 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
                 if (finished) return Effect.void
                 finished = true
                 return (reply ? sink.send(reply) : Effect.void).pipe(
-                  Effect.ensuring(Effect.sync(() => table.get(commandId) === running && table.delete(commandId)))
+                  Effect.ensuring(Effect.sync(() => {
+                    if (table.get(commandId) !== running) return
+                    table.delete(commandId)
+                    markEnded(commandId)
+                  }))
                 )
               })
             const requestExit = (finalExitCode: number) =>
@@ -99,7 +115,10 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
         const run = (commandId: string, command: ShellCommand): Effect.Effect<void, CommandRejected> =>
           Effect.suspend(() => {
             const problem = shellCommandProblem(command)
-            if (problem !== undefined) return rejected(ErrorCode.ERROR_CODE_INVALID_REQUEST, problem)
+            if (problem !== undefined) {
+              markEnded(commandId)
+              return rejected(ErrorCode.ERROR_CODE_INVALID_REQUEST, problem)
+            }
             if (table.has(commandId)) {
               return rejected(ErrorCode.ERROR_CODE_INVALID_REQUEST, "shell: command_id already in use")
             }
@@ -112,8 +131,11 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
           run,
           stdin: (commandId, data) =>
             Effect.flatMap(lookup(commandId, "stdin"), (running) => running.feeder.offer(data)),
+          // The CP closes stdin right after every step, also one that already answered: that one is silent.
           closeStdin: (commandId) =>
-            Effect.flatMap(lookup(commandId, "close_stdin"), (running) => running.feeder.close),
+            !table.has(commandId) && ended.has(commandId)
+              ? Log.debug("session_close_stdin_after_end", { command_id: commandId })
+              : Effect.flatMap(lookup(commandId, "close_stdin"), (running) => running.feeder.close),
           signal: (commandId, signo) =>
             Effect.suspend(() => {
               const problem = signoProblem(signo)

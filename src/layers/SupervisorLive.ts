@@ -4,6 +4,7 @@ import { bashExitCode } from "../domain/exitCodes.js"
 import * as Log from "../domain/log.js"
 import { FORWARDED_SIGNALS, signalNumber } from "../domain/signals.js"
 import { planUserCmd } from "../domain/userCmd.js"
+import { envForUser } from "../domain/userEnv.js"
 import { closeInspector } from "../platform/bootGuard.js"
 import { addon } from "../platform/native.js"
 import { listenScoped } from "../platform/signalListener.js"
@@ -141,12 +142,7 @@ export const SupervisorLive: Layer.Layer<
       Effect.gen(function*() {
         // clawkerd's own working directory: the image's WORKDIR (or `docker run -w`), as any init passes on.
         const cwd = process.cwd()
-        const env: NodeJS.ProcessEnv = {
-          ...childEnvironment(process.env),
-          HOME: user.home,
-          USER: user.name,
-          LOGNAME: user.name
-        }
+        const env = envForUser(childEnvironment(process.env), user)
         const plan = yield* Either.mapLeft(
           planUserCmd(config.userCmd, defaultCmd, (program) => lookupProgram(program, process.env.PATH, cwd)),
           (message) => new SpawnError({ message })

@@ -38,6 +38,11 @@ export interface NativeAddon {
   readonly getpgrp: () => number
   /** malloc_trim(0): freed heap memory back to the kernel; true when some was released (glibc only). */
   readonly trimMalloc: () => boolean
+  /**
+   * PID 1's boot hardening: every fd >= 3 close-on-exec, not dumpable, soft RLIMIT_CORE 0 (hard kept).
+   * Returns the soft core limit it replaced ("unlimited" or bytes) for the children (see execShim.ts).
+   */
+  readonly hardenSelf: () => string
 }
 
 const native = createRequire(import.meta.url)("@clawkerd/native") as {

@@ -7,6 +7,7 @@ import { loadDaemonConfig, loadLoggingSettings } from "../layers/DaemonConfigLiv
 import { DaemonLayer } from "../layers/DaemonLayer.js"
 import { LoggingLive, LoggingTo } from "../layers/Logging.js"
 import { StrayErrorsLive } from "../layers/StrayErrorsLive.js"
+import { hardenSelf } from "../platform/execShim.js"
 import { addon } from "../platform/native.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 import type { LoggingSettings } from "../services/DaemonConfig.js"
@@ -127,6 +128,10 @@ const serve = Effect.gen(function*() {
 const daemon = (userCmd: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     yield* Log.info("boot", { pid: process.pid, user_cmd: userCmd })
+    // Before any child can exist: inherited fds close-on-exec, not dumpable, no core file (see execShim.ts).
+    yield* Effect.try(hardenSelf).pipe(
+      Effect.catchAll((e) => Log.error("process_hardening_failed", { error: String(e.error) }))
+    )
     return yield* serve.pipe(Effect.provide(DaemonLayer(userCmd)))
   }).pipe(
     Effect.scoped,

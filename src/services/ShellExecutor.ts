@@ -26,7 +26,7 @@ export interface ShellSession {
   readonly stdin: (commandId: string, data: Uint8Array) => Effect.Effect<void, CommandRejected>
   readonly closeStdin: (commandId: string) => Effect.Effect<void, CommandRejected>
   readonly signal: (commandId: string, signo: number) => Effect.Effect<void, CommandRejected>
-  /** Session Stop, step 1: SIGKILL the stages of every running command. */
+  /** Session Stop, step 1: SIGKILL the process groups of every running command's stages. */
   readonly killAll: Effect.Effect<void>
   readonly runningCount: Effect.Effect<number>
 }

@@ -6,8 +6,12 @@ export interface TargetUser {
   readonly name: string
   readonly uid: number
   readonly gid: number
-  /** Supplementary groups: every group of the group file that lists the user, plus the primary gid. */
+  /**
+   * Supplementary groups, in group-file order: every group that lists the user for `name`/`uid`, none
+   * for an explicit group. The primary gid only when a group lists the user. Empty clears clawkerd's own.
+   */
   readonly groups: ReadonlyArray<number>
+  /** Empty: HOME is left as it is. */
   readonly home: string
   readonly shell: string
 }

@@ -144,6 +144,33 @@ describe("Session dispatch with the ShellExecutor wired", () => {
     ])
   })
 
+  it("the CP's CloseStdin after a step that already answered is silent: no Error, no ✗ after the ✓", async () => {
+    progressCalls.length = 0
+    const id = "init-abcdef012345-config-1"
+    const s = rig.session()
+    s.send(C.sh(id, "true"))
+    await s.collectUntilTerminal(id)
+    s.send(C.closeStdin(id))
+    // A Hello behind it: once its answer is in, anything the CloseStdin caused would be too.
+    expect((await s.request(C.hello("after"))).payload?.$case).toBe("helloAck")
+    expect(s.received.filter((r) => r.commandId === id).map((r) => r.payload?.$case)).toEqual([
+      "started",
+      "stageExit",
+      "done"
+    ])
+    // The other late frames for that id keep their answers.
+    expect((await s.request(C.stdin(id, "x"))).payload).toMatchObject({
+      value: { code: ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID, message: "stdin: no running command with that id" }
+    })
+    expect((await s.request(C.signal(id, 15))).payload).toMatchObject({
+      value: { code: ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID, message: "signal: no running command with that id" }
+    })
+    s.close()
+    await s.ended
+    await waitFor(() => progressCalls.includes("mute"))
+    expect(progressCalls.filter((c) => c.startsWith(`end ${id}`))[0]).toBe(`end ${id} true`)
+  })
+
   it("exit_on_non_zero: CP receives Done{3} before the daemon is asked to exit with 3; other commands are killed", async () => {
     const s = rig.session()
     s.send(C.shell("bystander", [C.stage(["sleep", "300"])], { exitOnNonZero: true }))

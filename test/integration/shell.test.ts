@@ -33,7 +33,7 @@ if (!isRoot) console.log("shell.test.ts: skipping the uid/gid test: it needs roo
 const rejection = (effect: Effect.Effect<void, CommandRejected>) => Effect.flip(effect)
 
 describe("ShellExecutor: pipelines", () => {
-  it.live("echo: Started, output, StageExit, Done{0}, in that order", () => {
+  it.live("echo: Started first, then output and StageExit (in either order), Done{0} last", () => {
     return inSession(({ shells, sink }) =>
       Effect.gen(function*() {
         yield* shells.run("c1", shell([stage(["echo", "hello"])]))
@@ -177,7 +177,7 @@ describe("ShellExecutor: pipelines", () => {
 })
 
 describe("ShellExecutor: refusals and spawn failures", () => {
-  it.live("INVALID_REQUEST for no stages, an empty argv, a running id; ids are free again after the terminal reply", () => {
+  it.live("INVALID_REQUEST for no stages, an empty argv, uid without gid, a running id; ids are free again after the terminal reply", () => {
     return inSession(({ shells, sink, logs }) =>
       Effect.gen(function*() {
         expect(yield* rejection(shells.run("x", shell([])))).toMatchObject({
@@ -187,6 +187,11 @@ describe("ShellExecutor: refusals and spawn failures", () => {
         expect(yield* rejection(shells.run("x", shell([stage(["true"]), stage([])])))).toMatchObject({
           code: ErrorCode.ERROR_CODE_INVALID_REQUEST,
           message: "shell: stage[1] argv must not be empty"
+        })
+        // Half a privilege drop (the reference runs uid-only with root's group): refused, nothing runs.
+        expect(yield* rejection(shells.run("x", shell([stage(["id"], { uid: 1001 })])))).toMatchObject({
+          code: ErrorCode.ERROR_CODE_INVALID_REQUEST,
+          message: "shell: stage[0] gid must be non-zero when uid is (uid 1001); set both or neither"
         })
         yield* shells.run("dup", shell([stage(["sleep", "100"])]))
         expect(yield* rejection(shells.run("dup", shell([stage(["true"])])))).toMatchObject({
@@ -245,7 +250,7 @@ describe("ShellExecutor: refusals and spawn failures", () => {
         const script = path.join(dir, "not-executable")
         fs.writeFileSync(script, "#!/bin/sh\necho hi\n", { mode: 0o644 })
         yield* shells.run("noexec", shell([stage([script])]))
-        yield* shells.run("uid", shell([stage(["true"], { uid: 2 ** 32 - 1 })]))
+        yield* shells.run("uid", shell([stage(["true"], { uid: 2 ** 32 - 1, gid: 2 ** 32 - 1 })]))
         yield* shells.run("empty", shell([stage([""])]))
         expect(errorOf(yield* sink.terminal("noexec"))).toEqual({
           code: ErrorCode.ERROR_CODE_SPAWN_FAILED,

@@ -80,7 +80,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_started")).toMatchObject([{
         uid: 4242,
         gid: 4242,
-        groups: [4242, 4243],
+        groups: [4243],
         cwd: process.cwd()
       }])
       expect(t.logs.events("spawn_main_reaped")).toMatchObject([{ code: 0, signal: null, exit_code: 0 }])
@@ -131,6 +131,14 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(yield* t.supervisor.stop(Duration.minutes(10))).toEqual(Option.some(143))
       expect(t.logs.events("supervisor_stop_sigkill")).toHaveLength(0)
       expect(() => process.kill(straggler, 0)).not.toThrow()
+    }))
+
+  it.scopedLive("user:group runs the CMD with that gid and no supplementary groups", () =>
+    Effect.gen(function*() {
+      const t = yield* setup(({ script }) => ["sh", "-c", `${script} "$(id -u):$(id -g):$(id -G)"`], "tester:other")
+      expect(yield* t.supervisor.spawn("")).toBe("spawned")
+      expect(yield* t.supervisor.exited).toBe(0)
+      expect(t.lines()).toEqual([`${TESTER.uid}:4244:4244`])
     }))
 
   it.scopedLive("touches the ready file (parents created) and marks the CMD running after the spawn", () =>

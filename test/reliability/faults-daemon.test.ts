@@ -79,13 +79,14 @@ describe.skipIf(unavailable !== undefined)("SIGTERM at every phase", () => {
     const d = await daemon(["true"])
     const s = await d.session()
     const id = `${INIT}-post-init-1`
-    s.send(C.sh(id, "trap '' TERM; sleep 1000 & echo started; wait"))
+    // setsid: an orphan that left the stage's process group, which the Session's stop kills whole.
+    s.send(C.sh(id, "trap '' TERM; setsid sleep 1000 & echo started; wait"))
     await waitFor(() => outputSoFar(s, id) === "started\n", 10_000, "the init step running")
     await d.ns.signal("SIGTERM")
     await expectCleanExit(d, 1)
     expect(d.events("shell_command_done")).toMatchObject([{ command_id: id, outcome: "incomplete" }])
-    // The stage (sh) got SIGKILL from the Session's stop; its sleep, reparented to PID 1, ignored
-    // the drain's SIGTERM and got SIGKILL after the orphan grace.
+    // The stage's group (sh) got SIGKILL from the Session's stop; the sleep in its own session,
+    // reparented to PID 1, ignored the drain's SIGTERM and got SIGKILL after the orphan grace.
     expect(d.events("orphan_drain_done")).toMatchObject([{ terminated: 1, killed: 1, survivors: 0 }])
   })
 

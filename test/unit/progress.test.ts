@@ -68,6 +68,27 @@ describe("progress reporter, plain lines when not a TTY", () => {
       yield* p.final
       expect(chunks).toHaveLength(1)
     }))
+
+  it.effect("a step's completion line is written once: no ✗ after its ✓; a restarted id completes again", () =>
+    Effect.gen(function*() {
+      const { chunks, out } = fakeConsole(false)
+      const p = makeProgressReporter(out)
+      const id = "init-abcdef012345-config-1"
+      yield* p.startStep(id)
+      yield* p.endStep(id, true)
+      yield* p.endStep(id, false)
+      yield* p.startStep(id)
+      yield* p.endStep(id, false)
+      expect(chunks.join("")).toBe(
+        [
+          "  Seeding agent config...",
+          "  ✓ Agent config seeded",
+          "  Seeding agent config...",
+          "  ✗ Seeding agent config... (failed)",
+          ""
+        ].join("\n")
+      )
+    }))
 })
 
 describe("progress reporter on a TTY", () => {

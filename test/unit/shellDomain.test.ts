@@ -13,13 +13,23 @@ const command = (stages: Array<PipeStage>): ShellCommand => ({
 })
 
 describe("ShellCommand validation", () => {
-  it("no stages, then the first stage with an empty argv; nothing else is checked", () => {
+  it("no stages, then the first stage with an empty argv, then half a uid/gid pair; nothing else", () => {
     expect(shellCommandProblem(command([]))).toBe("shell: stages must not be empty")
     expect(shellCommandProblem(command([stage(["a"]), stage([]), stage([])]))).toBe(
       "shell: stage[1] argv must not be empty"
     )
     expect(shellCommandProblem(command([stage([""])]))).toBeUndefined()
-    expect(shellCommandProblem(command([{ ...stage(["x"]), uid: 4242, cwd: "/nowhere" }]))).toBeUndefined()
+    expect(shellCommandProblem(command([{ ...stage(["x"]), uid: 4242, gid: 4242, cwd: "/nowhere" }])))
+      .toBeUndefined()
+  })
+
+  it("exactly one of uid/gid non-zero is refused, naming the field that is missing", () => {
+    expect(shellCommandProblem(command([stage(["a"]), { ...stage(["b"]), uid: 1001 }]))).toBe(
+      "shell: stage[1] gid must be non-zero when uid is (uid 1001); set both or neither"
+    )
+    expect(shellCommandProblem(command([{ ...stage(["a"]), gid: 1001 }]))).toBe(
+      "shell: stage[0] uid must be non-zero when gid is (gid 1001); set both or neither"
+    )
   })
 })
 

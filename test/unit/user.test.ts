@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer } from "effect"
 import * as path from "node:path"
-import { parseGroup, parsePasswd } from "../../src/domain/passwd.js"
+import { parseGroup, parsePasswd, resolveUserSpec } from "../../src/domain/passwd.js"
+import { envForUser } from "../../src/domain/userEnv.js"
 import { UserResolverLive } from "../../src/layers/UserResolverLive.js"
 import { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { UserResolver } from "../../src/services/UserResolver.js"
@@ -35,14 +36,14 @@ const problem = (spec: string, files: { passwd?: string; group?: string } = {}) 
   Effect.map(resolve(spec, files), ({ result }) => Either.isLeft(result) ? result.left.message : "resolved")
 
 describe("UserResolver: CLAWKER_USER against passwd and group files", () => {
-  it.effect("name: uid, primary gid, every group listing the user plus the primary, home, shell", () =>
+  it.effect("name: uid, primary gid, the groups listing the user (not the primary), home, shell", () =>
     Effect.gen(function*() {
       const { accounts, user } = yield* resolved("tester")
       expect(user).toEqual({
         name: "tester",
         uid: TESTER.uid,
         gid: TESTER.gid,
-        groups: [TESTER.gid, TESTER.extraGroup],
+        groups: [TESTER.extraGroup],
         home: accounts.home,
         shell: "/bin/sh"
       })
@@ -51,25 +52,25 @@ describe("UserResolver: CLAWKER_USER against passwd and group files", () => {
   it.effect("uid: the same account found by number", () =>
     Effect.gen(function*() {
       const { user } = yield* resolved("4242")
-      expect(user).toMatchObject({ name: "tester", uid: 4242, gid: 4242, groups: [4242, 4243] })
+      expect(user).toMatchObject({ name: "tester", uid: 4242, gid: 4242, groups: [4243] })
     }))
 
-  it.effect("name:group by group name replaces the primary gid", () =>
+  it.effect("name:group by group name replaces the primary gid and clears the supplementary groups", () =>
     Effect.gen(function*() {
       const { user } = yield* resolved("tester:other")
-      expect(user).toMatchObject({ uid: 4242, gid: 4244, groups: [4243, 4244] })
+      expect(user).toMatchObject({ uid: 4242, gid: 4244, groups: [] })
     }))
 
   it.effect("uid:gid by numbers", () =>
     Effect.gen(function*() {
       const { user } = yield* resolved("4242:4243")
-      expect(user).toMatchObject({ name: "tester", uid: 4242, gid: 4243, groups: [4243] })
+      expect(user).toMatchObject({ name: "tester", uid: 4242, gid: 4243, groups: [] })
     }))
 
-  it.effect("root resolves to 0:0 with only its primary group", () =>
+  it.effect("root resolves to 0:0 with no supplementary group (no group lists root)", () =>
     Effect.gen(function*() {
       const { user } = yield* resolved("root")
-      expect(user).toMatchObject({ uid: 0, gid: 0, groups: [0], home: "/root" })
+      expect(user).toMatchObject({ uid: 0, gid: 0, groups: [], home: "/root" })
     }))
 
   it.effect("an empty shell field defaults to /bin/sh; the home is taken as written", () =>
@@ -78,19 +79,28 @@ describe("UserResolver: CLAWKER_USER against passwd and group files", () => {
       expect(user).toMatchObject({ uid: 4300, home: "/nonexistent", shell: "/bin/sh" })
     }))
 
+  it.effect("a numeric gid with no group entry is taken as given", () =>
+    Effect.gen(function*() {
+      const { user } = yield* resolved("tester:9999")
+      expect(user).toMatchObject({ uid: 4242, gid: 9999, groups: [] })
+    }))
+
   it.effect.each([
-    { spec: "ghost", message: `CLAWKER_USER "ghost": unknown user "ghost"` },
-    { spec: "9999", message: `CLAWKER_USER "9999": no passwd entry has uid 9999` },
-    { spec: "tester:nogroup", message: `CLAWKER_USER "tester:nogroup": unknown group "nogroup"` },
-    { spec: "tester:9999", message: `CLAWKER_USER "tester:9999": no group entry has gid 9999` },
-    { spec: "", message: `CLAWKER_USER "": empty user spec (expected name, uid, name:group or uid:gid)` },
-    { spec: "  ", message: `CLAWKER_USER "  ": empty user spec (expected name, uid, name:group or uid:gid)` },
-    { spec: ":4242", message: `CLAWKER_USER ":4242": empty user spec (expected name, uid, name:group or uid:gid)` },
+    { spec: "ghost", message: `CLAWKER_USER "ghost": unable to find user ghost: no matching entries in passwd file` },
+    { spec: "9999", message: `CLAWKER_USER "9999": lookup username for uid=9999: uid=9999 not found in passwd` },
     {
-      spec: "tester:",
-      message: `CLAWKER_USER "tester:": malformed user spec (expected name, uid, name:group or uid:gid)`
+      spec: "tester:nogroup",
+      message: `CLAWKER_USER "tester:nogroup": unable to find group nogroup: no matching entries in group file`
     },
-    { spec: "a:b:c", message: `CLAWKER_USER "a:b:c": malformed user spec (expected name, uid, name:group or uid:gid)` }
+    { spec: "-1", message: `CLAWKER_USER "-1": uids and gids must be in range 0-2147483647` },
+    {
+      spec: "tester:2147483648",
+      message: `CLAWKER_USER "tester:2147483648": uids and gids must be in range 0-2147483647`
+    },
+    { spec: "", message: `CLAWKER_USER "": empty user spec` },
+    { spec: "  ", message: `CLAWKER_USER "  ": empty user spec` },
+    { spec: ":4242", message: `CLAWKER_USER ":4242": empty user part before ':' (expected name or uid)` },
+    { spec: ":", message: `CLAWKER_USER ":": empty user part before ':' (expected name or uid)` }
   ])("$spec is an error: $message", ({ message, spec }) =>
     Effect.gen(function*() {
       expect(yield* problem(spec)).toBe(message)
@@ -126,7 +136,7 @@ describe("passwd and group parsing", () => {
     ].join("\n"))
     expect(passwd).toEqual([
       { name: "ok", uid: 10, gid: 20, home: "/home/ok", shell: "/bin/bash" },
-      { name: "nohome", uid: 11, gid: 20, home: "/", shell: "/bin/sh" }
+      { name: "nohome", uid: 11, gid: 20, home: "", shell: "/bin/sh" }
     ])
   })
 
@@ -135,5 +145,84 @@ describe("passwd and group parsing", () => {
       { name: "g", gid: 5, members: ["a", "b", "c"] },
       { name: "empty", gid: 6, members: [] }
     ])
+  })
+})
+
+/** The reference's fixture (spec supervisor-register-lifecycle.md §11 "Users"). */
+const REFERENCE_PASSWD = parsePasswd("root:x:0:0:root:/root:/bin/sh\nclaude:x:1000:1000::/home/claude:/bin/sh\n")
+const REFERENCE_GROUP = parseGroup("root:x:0:\nclaude:x:1000:\nwheel:x:10:claude\n")
+const referenceUser = (spec: string) => resolveUserSpec(spec, REFERENCE_PASSWD, REFERENCE_GROUP)
+
+describe("user resolution: the reference's scenarios (moby's rules)", () => {
+  it.each(["claude", "1000", "+1000", "claude:", "1000:"])("%s → 1000/1000, /home/claude, groups [10]", (spec) => {
+    expect(referenceUser(spec)).toEqual(Either.right({
+      name: "claude",
+      uid: 1000,
+      gid: 1000,
+      groups: [10],
+      home: "/home/claude",
+      shell: "/bin/sh"
+    }))
+  })
+
+  it.each(["claude:wheel", "1000:10", "claude:10", "1000:wheel", "claude:wheel:ignored"])(
+    "%s → gid 10, supplementary groups cleared",
+    (spec) => {
+      expect(referenceUser(spec)).toEqual(Either.right(expect.objectContaining({ uid: 1000, gid: 10, groups: [] })))
+    }
+  )
+
+  it("errors: empty spec, an unknown name (named), an empty user part", () => {
+    expect(referenceUser("")).toEqual(Either.left("empty user spec"))
+    expect(referenceUser("nosuchuser")).toEqual(
+      Either.left("unable to find user nosuchuser: no matching entries in passwd file")
+    )
+    expect(Either.isLeft(referenceUser(":wheel"))).toBe(true)
+  })
+
+  it("USER/LOGNAME name the first row with the uid; membership and home come from the matched row", () => {
+    const passwd = parsePasswd("first:x:1000:1000::/home/first:/bin/sh\nalias:x:1000:1000:::/bin/sh\n")
+    const groups = parseGroup("g:x:20:alias\n")
+    expect(resolveUserSpec("alias", passwd, groups)).toEqual(Either.right(expect.objectContaining({
+      name: "first",
+      uid: 1000,
+      groups: [20],
+      home: ""
+    })))
+  })
+
+  it("the primary group is a supplementary group only when a group lists the user; file order is kept", () => {
+    const groups = parseGroup("z:x:30:claude\nclaude:x:1000:claude\na:x:5:claude\n")
+    expect(resolveUserSpec("claude", REFERENCE_PASSWD, groups)).toEqual(
+      Either.right(expect.objectContaining({ gid: 1000, groups: [30, 1000, 5] }))
+    )
+  })
+})
+
+describe("the user CMD's environment: the reference's scenarios (§11 \"Env\")", () => {
+  const base = { PATH: "/usr/bin", HOME: "/root", USER: "root", LOGNAME: "root" }
+
+  it("root's HOME/USER/LOGNAME are replaced", () => {
+    expect(envForUser(base, { name: "claude", home: "/home/claude" })).toEqual({
+      PATH: "/usr/bin",
+      HOME: "/home/claude",
+      USER: "claude",
+      LOGNAME: "claude"
+    })
+  })
+
+  it("they are added when missing", () => {
+    expect(envForUser({ PATH: "/usr/bin" }, { name: "claude", home: "/home/claude" })).toEqual({
+      PATH: "/usr/bin",
+      HOME: "/home/claude",
+      USER: "claude",
+      LOGNAME: "claude"
+    })
+  })
+
+  it("an empty home leaves HOME as it is; an empty name and home leave everything as it is", () => {
+    expect(envForUser(base, { name: "claude", home: "" })).toEqual({ ...base, USER: "claude", LOGNAME: "claude" })
+    expect(envForUser({ PATH: "/usr/bin" }, { name: "claude", home: "" })).not.toHaveProperty("HOME")
+    expect(envForUser(base, { name: "", home: "" })).toEqual(base)
   })
 })

@@ -27,9 +27,14 @@ export interface RunningCommand {
   readonly stages: ReadonlyArray<Stage>
   /** A stage started after a kill is killed at once. */
   readonly addStage: (stage: Stage) => Effect.Effect<void>
-  /** SIGKILL to every started stage not reaped yet. */
+  /** SIGKILL to the process group of every started stage not reaped yet. */
   readonly kill: Effect.Effect<void>
-  /** Records the command's terminal failure (the first one wins) and kills it. */
+  /**
+   * SIGKILL to the process group of every started stage, reaped or not: the command is being ended
+   * (timeout, Session teardown), and what its stages left in the background goes with it.
+   */
+  readonly terminate: Effect.Effect<void>
+  /** Records the command's terminal failure (the first one wins) and terminates it. */
   readonly fail: (failure: Failure) => Effect.Effect<void>
   readonly failure: () => Failure | undefined
   /** A Signal frame: silent on success, failures only logged. */
@@ -42,27 +47,30 @@ export const makeRunningCommand = (id: string): Effect.Effect<RunningCommand> =>
     let killed = false
     let failure: Failure | undefined = undefined
 
-    const killStage = (stage: Stage) => {
-      const delivery = signalStage(stage, constants.signals.SIGKILL)
+    const killStage = (afterExit: boolean) => (stage: Stage) => {
+      const delivery = signalStage(stage, constants.signals.SIGKILL, afterExit)
       return delivery._tag === "Failed"
         ? Log.error("shell_kill_failed", { command_id: id, stage_index: stage.index, error: delivery.error })
         : Effect.void
     }
-    const kill = Effect.suspend(() => {
-      killed = true
-      return Effect.forEach(stages, killStage, { discard: true })
-    })
+    const killAll = (afterExit: boolean) =>
+      Effect.suspend(() => {
+        killed = true
+        return Effect.forEach(stages, killStage(afterExit), { discard: true })
+      })
+    const kill = killAll(false)
+    const terminate = killAll(true)
     const fail = (f: Failure) =>
       Effect.suspend(() => {
         failure ??= f
-        return kill
+        return terminate
       })
 
     const feeder = yield* makeStdinFeeder(id, (message) => fail(ioFailure(message)))
 
     const signal = (signo: number) =>
       Effect.forEach(stages, (stage) => {
-        const delivery = signalStage(stage, signo)
+        const delivery = signalStage(stage, signo, true)
         const fields = { command_id: id, stage_index: stage.index, signo }
         switch (delivery._tag) {
           case "Sent":
@@ -81,9 +89,10 @@ export const makeRunningCommand = (id: string): Effect.Effect<RunningCommand> =>
       addStage: (stage) =>
         Effect.suspend(() => {
           stages.push(stage)
-          return killed ? killStage(stage) : Effect.void
+          return killed ? killStage(true)(stage) : Effect.void
         }),
       kill,
+      terminate,
       fail,
       failure: () => failure,
       signal

@@ -5,6 +5,7 @@ import type { StageStatus } from "../../domain/shellCommand.js"
 import { stageStatus } from "../../domain/shellCommand.js"
 import type { PipeStage } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { spawnChild } from "../../platform/children.js"
+import { shimArgv } from "../../platform/execShim.js"
 import { addon, execShimPath } from "../../platform/native.js"
 import { parseShimStatus, readShimStatus } from "../../platform/shimStatus.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
@@ -25,9 +26,6 @@ export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{ readonly mess
 /** The stage's fds 0, 1 and 2 in the parent; the child gets them as its own (ordinary pipes, never sockets). */
 export type StageFds = readonly [number, number, number]
 
-/** The shim's status pipe becomes the shim's fd 3. */
-const STATUS_FD = 3
-
 /**
  * Spec: empty env inherits ours (the image's, see childEnvironment) unchanged; otherwise ours plus
  * the map, the map winning.
@@ -35,14 +33,13 @@ const STATUS_FD = 3
 const stageEnv = (stage: PipeStage): NodeJS.ProcessEnv =>
   Object.keys(stage.env).length > 0 ? { ...childEnvironment(process.env), ...stage.env } : childEnvironment(process.env)
 
-/** uid/gid both 0: no change; otherwise the shim drops to them with no supplementary groups. */
-const shimArgv = (stage: PipeStage): Array<string> => [
-  execShimPath,
-  ...(stage.uid !== 0 || stage.gid !== 0 ? ["--user", `${stage.uid}:${stage.gid}:`] : []),
-  "--status-fd",
-  String(STATUS_FD),
-  "--",
-  ...stage.argv
+/**
+ * Each stage leads its own process group, so killing the group reaches what it left running in the
+ * background too. uid/gid both 0: no change; else the shim drops to exactly them, no supplementary groups.
+ */
+const shimFlags = (stage: PipeStage): Array<string> => [
+  "--setpgid",
+  ...(stage.uid !== 0 || stage.gid !== 0 ? ["--user", `${stage.uid}:${stage.gid}:`] : [])
 ]
 
 /** posix_spawn reports a failed chdir as a bare errno; say which directory it was. */
@@ -80,11 +77,18 @@ export const spawnStage = (
       let exited = false
       let pid: number
       try {
-        pid = spawnChild(execShimPath, shimArgv(stage), stageEnv(stage), [...stdio, statusWrite], stage.cwd, (s) => {
-          exited = true
-          registry.remove(pid)
-          Deferred.unsafeDone(status, Exit.succeed(stageStatus(s.code, s.signal)))
-        })
+        pid = spawnChild(
+          execShimPath,
+          shimArgv(shimFlags(stage), stage.argv),
+          stageEnv(stage),
+          [...stdio, statusWrite],
+          stage.cwd,
+          (s) => {
+            exited = true
+            registry.remove(pid)
+            Deferred.unsafeDone(status, Exit.succeed(stageStatus(s.code, s.signal)))
+          }
+        )
       } catch (e) {
         fs.closeSync(statusRead)
         return fail(describeStartError(stage, e))
@@ -104,11 +108,17 @@ export type Delivery =
   | { readonly _tag: "AlreadyExited" }
   | { readonly _tag: "Failed"; readonly error: string }
 
-/** kill(2) to the stage's own pid, never after it was reaped (the pid may have been reused). */
-export const signalStage = (stage: Stage, signo: number): Delivery => {
-  if (stage.exited()) return { _tag: "AlreadyExited" }
+/**
+ * kill(2) to the stage's process group (pgid = its pid), so what it started in the background gets
+ * the signal too. `afterExit`: also once the stage itself was reaped, for a command being ended
+ * (timeout, teardown) whose background processes may outlive it. The group id stays reserved while
+ * any member lives; once none does, the number is free again but is only reused after the pid counter
+ * wraps, and these calls happen only while the command still runs.
+ */
+export const signalStage = (stage: Stage, signo: number, afterExit = false): Delivery => {
+  if (stage.exited() && !afterExit) return { _tag: "AlreadyExited" }
   try {
-    process.kill(stage.pid, signo)
+    process.kill(-stage.pid, signo)
     return { _tag: "Sent" }
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "ESRCH"

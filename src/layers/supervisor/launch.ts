@@ -2,6 +2,7 @@ import { Deferred, Effect, Exit, Runtime } from "effect"
 import * as fs from "node:fs"
 import * as Log from "../../domain/log.js"
 import { spawnChild } from "../../platform/children.js"
+import { shimArgv } from "../../platform/execShim.js"
 import { addon, execShimPath } from "../../platform/native.js"
 import { parseShimStatus, readShimStatus } from "../../platform/shimStatus.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
@@ -30,18 +31,11 @@ export interface Launched {
   readonly exit: Deferred.Deferred<ChildExit>
 }
 
-/** The shim's status pipe becomes fd 3 of the shim. */
-const STATUS_FD = 3
-
-const shimArgs = (req: LaunchRequest): Array<string> => [
+const shimFlags = (req: LaunchRequest): Array<string> => [
   "--setpgid",
   ...(req.foreground ? ["--foreground"] : []),
   "--user",
-  `${req.user.uid}:${req.user.gid}:${req.user.groups.join(",")}`,
-  "--status-fd",
-  String(STATUS_FD),
-  "--",
-  ...req.argv
+  `${req.user.uid}:${req.user.gid}:${req.user.groups.join(",")}`
 ]
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
@@ -84,7 +78,7 @@ export const launch = (
       try {
         childPid = spawnChild(
           execShimPath,
-          [execShimPath, ...shimArgs(req)],
+          shimArgv(shimFlags(req), req.argv),
           req.env,
           [0, 1, 2, statusWrite],
           req.cwd,
