@@ -168,21 +168,30 @@ e2e("PID 1: fidelity to the control plane", () => {
     ])
     const init = await d.ns.pid()
     let sent = 0
-    const storm = setInterval(() => {
-      try {
-        process.kill(init, "SIGUSR1")
-        sent++
-      } catch {
-        // exited
-      }
-    }, 1)
+    const storm = () => {
+      const timer = setInterval(() => {
+        try {
+          process.kill(init, "SIGUSR1")
+          sent++
+        } catch {
+          // exited
+        }
+      }, 1)
+      return () => clearInterval(timer)
+    }
+    // Through boot, until the listener serves a Session.
+    let stop = storm()
     try {
       const s = await d.session()
+      // Paused across the spawn: a USR1 that reaches the CMD's shell before its trap is set ends it, as
+      // it would any program (forwarding is exact: what arrives while the CMD starts is sent to it).
+      stop()
       expect((await s.request(C.agentReady("ready"))).payload?.$case).toBe("done")
       await d.ns.line(/^running$/)
+      stop = storm()
       await d.ns.line(/^got-USR1$/)
     } finally {
-      clearInterval(storm)
+      stop()
     }
     // Node 20 has no --disable-sigusr1: a SIGUSR1 before any JavaScript runs may open the inspector
     // ("Debugger listening" on stderr); the boot guard closes it before anything else is evaluated.
