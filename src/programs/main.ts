@@ -14,6 +14,7 @@ import { ExitRequest } from "../services/ExitRequest.js"
 import { Listener } from "../services/Listener.js"
 import { ShutdownSignal } from "../services/ShutdownSignal.js"
 import { Supervisor } from "../services/Supervisor.js"
+import { packageVersion } from "./version.js"
 
 /** Why the running daemon woke up: the first of these wins the race. */
 type WakeUp =
@@ -81,7 +82,7 @@ const serve = Effect.gen(function*() {
  */
 const daemon = (userCmd: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    yield* Log.info("boot", { pid: process.pid, user_cmd: userCmd })
+    yield* Log.info("boot", { pid: process.pid, version: packageVersion(), user_cmd: userCmd })
     return yield* serve.pipe(Effect.provide(DaemonLayer(userCmd)))
   }).pipe(
     Effect.scoped,
