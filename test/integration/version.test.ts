@@ -29,7 +29,9 @@ describe("the package version", () => {
       CLAWKERD_BOOTSTRAP_DIR: path.join(logDir, "no-bootstrap")
     })
     expect(r.code).toBe(2)
-    const events = fs.readFileSync(path.join(logDir, "clawkerd.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+    const events = fs.readFileSync(path.join(logDir, "clawkerd.log"), "utf8").trim().split("\n").map((l) =>
+      JSON.parse(l)
+    )
     expect(events.find((e) => e.event === "boot")).toMatchObject({ version })
   })
 })
