@@ -13,7 +13,9 @@ const packed = (): Array<string> => {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "ignore"]
   })
-  return (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path).sort()
+  // npm 11 prints an array of packages, npm 12 an object keyed by package name.
+  const report = JSON.parse(out) as Record<string, { files: Array<{ path: string }> }>
+  return Object.values(report)[0]!.files.map((f) => f.path).sort()
 }
 
 describe("the npm package", () => {
