@@ -1,47 +1,56 @@
 # syntax=docker/dockerfile:1
-# clawkerd as PID 1 of an agent container. Build: docker build -t clawkerd .
-# The builder compiles TypeScript and the native edge (node-gyp, against the image's own Node headers);
-# the runtime stage carries only what the daemon runs.
+# clawkerd as PID 1 of an agent container. Build: docker build -t clawkerd .   (or podman build --format docker)
+# The builder compiles TypeScript, bundles the daemon with its code cache and builds the native edge (node-gyp,
+# against the image's own Node headers). The runtime stage carries only what the daemon loads: the bundle, its
+# code cache, the native addon with its exec shim, undici (loaded on first use, outside the bundle) and the node
+# binary, on plain Debian: no npm, no Node headers, no build tools, no devDependencies.
+# scripts/container-test.sh builds this file and runs it as real containers.
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
+# The Debian release NODE_IMAGE is built on: the node binary is copied over as it is.
+ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${NODE_IMAGE} AS builder
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/clawkerd
-# The official image installs Node under /usr/local; .npmrc's nodedir=/usr is for Debian's Node.
-ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json .npmrc ./
 COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/bundle.mjs ./scripts/bundle.mjs
 COPY src ./src
-RUN npm run build \
- && npm prune --omit=dev \
- && rm -rf native/build/Release/obj.target native/build/Release/.deps
+RUN npm run build
 
-FROM ${NODE_IMAGE} AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 # tini is not needed: clawkerd is the init. procps gives operators ps/kill inside the container.
+# /var/run is a link to /run, so /run/clawker is also the ready file's directory: created once, 0700.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends procps ca-certificates \
+ && apt-get install -y --no-install-recommends procps \
+ && apt-get clean \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 1001 clawker \
  && useradd --uid 1001 --gid clawker --create-home --home-dir /home/clawker --shell /bin/bash clawker \
  && install -d -m 0700 -o root -g root /run/clawker /run/clawker/bootstrap \
- && install -d -m 0755 -o root -g root /var/run/clawker \
  && install -d -m 0700 -o root -g root /var/lib/clawker \
- && install -d -m 0750 -o root -g root /var/log/clawker
+ && install -d -m 0700 -o root -g root /var/log/clawker
+COPY --from=builder /usr/local/bin/node /usr/local/bin/node
 WORKDIR /opt/clawkerd
 COPY --from=builder /opt/clawkerd/package.json ./package.json
-COPY --from=builder /opt/clawkerd/node_modules ./node_modules
-COPY --from=builder /opt/clawkerd/native ./native
-COPY --from=builder /opt/clawkerd/dist ./dist
-RUN ln -s /opt/clawkerd/dist/programs/bin.js /usr/local/bin/clawkerd \
- && chmod 0755 /opt/clawkerd/dist/programs/bin.js
+COPY --from=builder /opt/clawkerd/dist/programs/bin.js /opt/clawkerd/dist/programs/codeCache.js \
+  /opt/clawkerd/dist/programs/version.js /opt/clawkerd/dist/programs/clawkerd.cjs \
+  /opt/clawkerd/dist/programs/clawkerd.cjs.v8cache ./dist/programs/
+COPY --from=builder /opt/clawkerd/node_modules/undici ./node_modules/undici
+COPY --from=builder /opt/clawkerd/native/package.json /opt/clawkerd/native/index.cjs ./node_modules/@clawkerd/native/
+COPY --from=builder /opt/clawkerd/native/build/Release/clawkerd_native.node \
+  /opt/clawkerd/native/build/Release/clawkerd-exec ./node_modules/@clawkerd/native/build/Release/
+# The launcher execs node (so node is PID 1) with --disable-sigusr1: a SIGUSR1 sent before clawkerd's own
+# handler exists can never open the inspector (a root shell for whoever reaches 127.0.0.1:9229).
+RUN printf '#!/bin/sh\nexec /usr/local/bin/node --disable-sigusr1 /opt/clawkerd/dist/programs/bin.js "$@"\n' \
+      > /usr/local/bin/clawkerd \
+ && chmod 0755 /usr/local/bin/clawkerd /opt/clawkerd/dist/programs/bin.js
 
-ENV NODE_ENV=production
 EXPOSE 7700
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=5s --timeout=2s --start-period=60s --retries=3 \

@@ -3,6 +3,11 @@
 import "./guard.js"
 import * as path from "node:path"
 import { BUNDLE_FILE, runBundle } from "./codeCache.js"
+import { packageVersion } from "./version.js"
 
+if (process.argv[2] === "--version") {
+  process.stdout.write(`clawkerd ${packageVersion()}\n`)
+  process.exit(0)
+}
 // The daemon itself is src/programs/entry.ts, bundled by `npm run build` into dist/programs/clawkerd.cjs.
 runBundle(path.join(import.meta.dirname, BUNDLE_FILE))

@@ -6,10 +6,12 @@ import { connect, CpSession } from "../devkit/cpClient.js"
 import { describeResponse } from "../devkit/describe.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { packageVersion } from "./version.js"
 
 /* eslint-disable no-console -- a command-line tool */
 
 const USAGE = `usage: clawkerd-cp --addr HOST:PORT --ca CA.pem --cert CERT.pem --key KEY.pem [--agent-cn CN] COMMAND
+       clawkerd-cp --version
 
 Opens a Session to a running clawkerd as the control plane (the certificate must be a CP client
 certificate: CN clawker-controlplane, clientAuth, issued by the agent's CA).
@@ -94,10 +96,15 @@ const main = async () => {
       cwd: { type: "string" },
       timeout: { type: "string" },
       "default-cmd": { type: "string", default: "" },
-      help: { type: "boolean", short: "h" }
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean" }
     }
   })
   const [verb, ...argv] = positionals
+  if (values.version === true) {
+    console.log(`clawkerd-cp ${packageVersion()}`)
+    return 0
+  }
   if (values.help === true || verb === undefined) {
     console.log(USAGE)
     return values.help === true ? 0 : 2

@@ -17,6 +17,7 @@ import type { DrainReport } from "../services/Reaper.js"
 import { Reaper } from "../services/Reaper.js"
 import { ShutdownSignal } from "../services/ShutdownSignal.js"
 import { Supervisor } from "../services/Supervisor.js"
+import { packageVersion } from "./version.js"
 
 /** Why the running daemon woke up: the first of these wins the race. */
 type WakeUp =
@@ -127,7 +128,7 @@ const serve = Effect.gen(function*() {
  */
 const daemon = (userCmd: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    yield* Log.info("boot", { pid: process.pid, user_cmd: userCmd })
+    yield* Log.info("boot", { pid: process.pid, version: packageVersion(), user_cmd: userCmd })
     // Before any child can exist: inherited fds close-on-exec, not dumpable, no core file (see execShim.ts).
     yield* Effect.try(hardenSelf).pipe(
       Effect.catchAll((e) => Log.error("process_hardening_failed", { error: String(e.error) }))

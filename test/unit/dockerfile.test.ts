@@ -4,8 +4,9 @@ import { describe, expect, it } from "vitest"
 import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_READY_FILE } from "../../src/domain/constants.js"
 
 /*
- * There is no Docker engine on these machines, so the Dockerfile is checked statically: every path
- * it copies exists, and the instructions that make clawkerd a correct PID 1 are there.
+ * The Dockerfile's instructions, checked statically: every path it copies exists, the instructions that make
+ * clawkerd a correct PID 1 are there, and the runtime stage copies only what the daemon runs.
+ * scripts/container-test.sh (npm run test:container) builds it with podman and runs it for real.
  */
 
 const root = path.resolve(import.meta.dirname, "../..")
@@ -37,10 +38,42 @@ const stages = () => {
 }
 
 describe("Dockerfile", () => {
-  it("is multi-stage with a current Node LTS slim runtime", () => {
-    expect(all("FROM").length).toBeGreaterThanOrEqual(2)
-    const image = all("ARG").find((a) => a.args.startsWith("NODE_IMAGE="))?.args
-    expect(image).toMatch(/^NODE_IMAGE=node:(22|24)-bookworm-slim$/)
+  it("builds on Node 24 LTS and runs on the same Debian release without npm", () => {
+    expect(all("FROM").map((f) => f.args)).toEqual(["${NODE_IMAGE} AS builder", "${RUNTIME_IMAGE} AS runtime"])
+    const arg = (name: string) => all("ARG").find((a) => a.args.startsWith(`${name}=`))?.args
+    expect(arg("NODE_IMAGE")).toBe("NODE_IMAGE=node:24-bookworm-slim")
+    expect(arg("RUNTIME_IMAGE")).toBe("RUNTIME_IMAGE=debian:bookworm-slim")
+    const runtime = stages().at(-1)!
+    expect(runtime.filter((i) => i.op === "COPY").map((c) => c.args)).toContain(
+      "--from=builder /usr/local/bin/node /usr/local/bin/node"
+    )
+  })
+
+  it("copies into the runtime only the bundle, its code cache, the native addon and shim, and undici", () => {
+    const copied = stages().at(-1)!
+      .filter((i) => i.op === "COPY")
+      .flatMap((c) => c.args.split(/\s+/).filter((p) => !p.startsWith("--")).slice(0, -1))
+    expect(copied.sort()).toEqual([
+      "/opt/clawkerd/dist/programs/bin.js",
+      "/opt/clawkerd/dist/programs/clawkerd.cjs",
+      "/opt/clawkerd/dist/programs/clawkerd.cjs.v8cache",
+      "/opt/clawkerd/dist/programs/codeCache.js",
+      "/opt/clawkerd/dist/programs/version.js",
+      "/opt/clawkerd/native/build/Release/clawkerd-exec",
+      "/opt/clawkerd/native/build/Release/clawkerd_native.node",
+      "/opt/clawkerd/native/index.cjs",
+      "/opt/clawkerd/native/package.json",
+      "/opt/clawkerd/node_modules/undici",
+      "/opt/clawkerd/package.json",
+      "/usr/local/bin/node"
+    ])
+    // What the bundle leaves outside (scripts/bundle.mjs) and loads at run time.
+    const bundler = fs.readFileSync(path.join(root, "scripts/bundle.mjs"), "utf8")
+    expect(bundler).toContain(`external: ["@clawkerd/native", "undici", "@grpc/proto-loader"]`)
+  })
+
+  it("gives the user CMD no daemon-only environment", () => {
+    expect(all("ENV")).toEqual([])
   })
 
   it("copies only paths that exist in the repository", () => {
@@ -64,10 +97,11 @@ describe("Dockerfile", () => {
     expect(fs.existsSync(path.join(root, "native/binding.gyp"))).toBe(true)
   })
 
-  it("links the clawkerd bin to the built entry point declared in package.json", () => {
+  it("installs /usr/local/bin/clawkerd as a launcher that execs node --disable-sigusr1 on the declared bin", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
     const bin: string = pkg.bin.clawkerd
-    expect(all("RUN").some((r) => r.args.includes(`/opt/clawkerd/${bin} /usr/local/bin/clawkerd`))).toBe(true)
+    const launcher = all("RUN").find((r) => r.args.includes("> /usr/local/bin/clawkerd"))?.args ?? ""
+    expect(launcher).toContain(`exec /usr/local/bin/node --disable-sigusr1 /opt/clawkerd/${bin} "$@"`)
     const source = bin.replace(/^dist\//, "src/").replace(/\.js$/, ".ts")
     expect(fs.existsSync(path.join(root, source))).toBe(true)
     expect(fs.readFileSync(path.join(root, source), "utf8").startsWith("#!/usr/bin/env node")).toBe(true)
@@ -91,7 +125,9 @@ describe("Dockerfile", () => {
     expect(runs).toMatch(/useradd .*--home-dir \/home\/clawker .*clawker/)
     expect(runs).toContain(`install -d -m 0700 -o root -g root /run/clawker ${DEFAULT_BOOTSTRAP_DIR}`)
     expect(runs).toMatch(/install -d -m 0700 -o root -g root \/var\/lib\/clawker/)
-    expect(runs).toMatch(/install -d -m 07[0-5]0 -o root -g root \/var\/log\/clawker/)
-    expect(runs).toMatch(/install -d -m 0755 -o root -g root \/var\/run\/clawker/)
+    expect(runs).toMatch(/install -d -m 0700 -o root -g root \/var\/log\/clawker/)
+    // /var/run is a link to /run: a second install of the ready file's directory would re-mode /run/clawker.
+    expect(DEFAULT_READY_FILE.startsWith("/var/run/clawker/")).toBe(true)
+    expect(runs).not.toMatch(/\/var\/run\/clawker/)
   })
 })
