@@ -7,6 +7,10 @@ import { bootstrapFixture, tempDir } from "../support/fixtures.js"
 const logEvents = (dir: string) =>
   fs.readFileSync(path.join(dir, "clawkerd.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
 
+/** The daemon as root against the bootstrap dir of `fx`, logging next to it. */
+const runWithBootstrap = (fx: { readonly root: string; readonly dir: string }) =>
+  runBin({ CLAWKER_AGENT: "x", CLAWKER_USER: "root", CLAWKERD_LOG_DIR: fx.root, CLAWKERD_BOOTSTRAP_DIR: fx.dir })
+
 describe("clawkerd entry point: configuration errors exit 2 with one clear line", () => {
   it("missing CLAWKER_AGENT", async () => {
     const logDir = await tempDir()
@@ -63,12 +67,7 @@ describe("clawkerd entry point: configuration errors exit 2 with one clear line"
   it("a key.pem readable by others is exit 2 naming the file and its mode", async () => {
     const fx = await bootstrapFixture()
     fs.chmodSync(path.join(fx.dir, "key.pem"), 0o644)
-    const r = await runBin({
-      CLAWKER_AGENT: "x",
-      CLAWKER_USER: "root",
-      CLAWKERD_LOG_DIR: fx.root,
-      CLAWKERD_BOOTSTRAP_DIR: fx.dir
-    })
+    const r = await runWithBootstrap(fx)
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(`bootstrap key.pem (${path.join(fx.dir, "key.pem")}): has mode 0644`)
   })
@@ -78,12 +77,7 @@ describe("clawkerd entry point: configuration errors exit 2 with one clear line"
     const other = await bootstrapFixture()
     fs.chmodSync(path.join(fx.dir, "key.pem"), 0o600)
     fs.writeFileSync(path.join(fx.dir, "key.pem"), other.deployment.agent.keyPem)
-    const r = await runBin({
-      CLAWKER_AGENT: "x",
-      CLAWKER_USER: "root",
-      CLAWKERD_LOG_DIR: fx.root,
-      CLAWKERD_BOOTSTRAP_DIR: fx.dir
-    })
+    const r = await runWithBootstrap(fx)
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/bootstrap key\.pem .*does not match the certificate in cert\.pem/)
     expect(r.stderr).not.toContain("PRIVATE KEY")

@@ -19,6 +19,19 @@ const settings = (logDir: string, over: Partial<LoggingSettings> = {}): LoggingS
 const readLines = (file: string) =>
   fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
 
+/** Runs `effect` with this process's stderr captured; the JSON lines it wrote there. */
+const stderrLinesOf = <E>(effect: Effect.Effect<void, E>) =>
+  Effect.gen(function*() {
+    const written: Array<string> = []
+    const original = process.stderr.write.bind(process.stderr)
+    process.stderr.write = ((chunk: string) => {
+      written.push(String(chunk))
+      return true
+    }) as typeof process.stderr.write
+    yield* Effect.ensuring(effect, Effect.sync(() => (process.stderr.write = original)))
+    return written.join("").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+  })
+
 describe("JSON file logging", () => {
   it.live("writes one JSON object per line with time, level, event, agent and project, flushed at scope end", () =>
     Effect.gen(function*() {
@@ -50,37 +63,19 @@ describe("JSON file logging", () => {
       const base = yield* Effect.promise(() => tempDir())
       const blocker = path.join(base, "file")
       fs.writeFileSync(blocker, "")
-      const written: Array<string> = []
-      const original = process.stderr.write.bind(process.stderr)
-      process.stderr.write = ((chunk: string) => {
-        written.push(String(chunk))
-        return true
-      }) as typeof process.stderr.write
-      try {
-        yield* Log.info("still_logged").pipe(Effect.provide(LoggingLive(settings(path.join(blocker, "logs")))))
-      } finally {
-        process.stderr.write = original
-      }
-      const events = written.join("").trim().split("\n").map((l) => JSON.parse(l).event)
-      expect(events).toEqual(["log_file_unavailable", "still_logged"])
+      const lines = yield* stderrLinesOf(
+        Log.info("still_logged").pipe(Effect.provide(LoggingLive(settings(path.join(blocker, "logs")))))
+      )
+      expect(lines.map((l) => l.event)).toEqual(["log_file_unavailable", "still_logged"])
     }))
 
   it.live("a log directory under /proc (where mkdir -p would spin) degrades at once, naming the directory", () =>
     Effect.gen(function*() {
-      const written: Array<string> = []
-      const original = process.stderr.write.bind(process.stderr)
-      process.stderr.write = ((chunk: string) => {
-        written.push(String(chunk))
-        return true
-      }) as typeof process.stderr.write
-      try {
-        yield* Log.info("still_logged").pipe(Effect.provide(LoggingLive(settings("/proc/clawkerd-logs/deeper"))))
-      } finally {
-        process.stderr.write = original
-      }
-      const lines = written.join("").trim().split("\n").map((l) => JSON.parse(l))
+      const lines = yield* stderrLinesOf(
+        Log.info("still_logged").pipe(Effect.provide(LoggingLive(settings("/proc/clawkerd-logs/deeper"))))
+      )
       expect(lines.map((l) => l.event)).toEqual(["log_file_unavailable", "still_logged"])
-      expect(lines[0].reason).toMatch(
+      expect(lines[0]?.reason).toMatch(
         /^cannot create log directory \/proc\/clawkerd-logs\/deeper: mkdir \/proc\/clawkerd-logs: /
       )
     }))
