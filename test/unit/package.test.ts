@@ -41,7 +41,10 @@ describe("the npm package", () => {
       "native/package.json",
       "native/rebuild.cjs",
       "native/src/addon.c",
+      "native/src/cloexec.h",
       "native/src/exec_shim.c",
+      "native/src/hardening.c",
+      "native/src/hardening.h",
       "package.json"
     ])
     for (const bin of Object.values<string>(pkg.bin)) expect(files).toContain(bin)
