@@ -2,6 +2,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_READY_FILE } from "../../src/domain/constants.js"
+import { importClosure } from "../support/imports.js"
 
 /*
  * The Dockerfile's instructions, checked statically: every path it copies exists, the instructions that make
@@ -49,15 +50,18 @@ describe("Dockerfile", () => {
     )
   })
 
-  it("copies into the runtime only the bundle, its code cache, the native addon and shim, and undici", () => {
+  it("copies into the runtime only the entry point and what it loads, the bundle, its code cache, the native addon and shim, and undici", () => {
     const copied = stages().at(-1)!
       .filter((i) => i.op === "COPY")
       .flatMap((c) => c.args.split(/\s+/).filter((p) => !p.startsWith("--")).slice(0, -1))
     expect(copied.sort()).toEqual([
+      "/opt/clawkerd/dist/domain/signals.js",
+      "/opt/clawkerd/dist/platform/bootGuard.js",
       "/opt/clawkerd/dist/programs/bin.js",
       "/opt/clawkerd/dist/programs/clawkerd.cjs",
       "/opt/clawkerd/dist/programs/clawkerd.cjs.v8cache",
       "/opt/clawkerd/dist/programs/codeCache.js",
+      "/opt/clawkerd/dist/programs/guard.js",
       "/opt/clawkerd/dist/programs/version.js",
       "/opt/clawkerd/native/build/Release/clawkerd-exec",
       "/opt/clawkerd/native/build/Release/clawkerd_native.node",
@@ -67,6 +71,8 @@ describe("Dockerfile", () => {
       "/opt/clawkerd/package.json",
       "/usr/local/bin/node"
     ])
+    // Every module the entry point loads before the bundle (a missing one: the container never boots).
+    for (const file of importClosure(root, "dist/programs/bin.js")) expect(copied).toContain(`/opt/clawkerd/${file}`)
     // What the bundle leaves outside (scripts/bundle.mjs) and loads at run time.
     const bundler = fs.readFileSync(path.join(root, "scripts/bundle.mjs"), "utf8")
     expect(bundler).toContain(`external: ["@clawkerd/native", "undici", "@grpc/proto-loader"]`)

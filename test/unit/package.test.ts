@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { assertBuilt, repoRoot } from "../support/daemon.js"
+import { relativeImports } from "../support/imports.js"
 
 /* What `npm pack` ships: what a user installs (the two bins and what they load), nothing else. */
 
@@ -29,12 +30,15 @@ describe("the npm package", () => {
       "dist/devkit/commands.js",
       "dist/devkit/cpClient.js",
       "dist/devkit/describe.js",
+      "dist/domain/signals.js",
       "dist/gen/clawker/clawkerd/v1/clawkerd.js",
+      "dist/platform/bootGuard.js",
       "dist/programs/bin.js",
       "dist/programs/clawkerd.cjs",
       "dist/programs/clawkerd.cjs.v8cache",
       "dist/programs/codeCache.js",
       "dist/programs/cp.js",
+      "dist/programs/guard.js",
       "dist/programs/version.js",
       "native/binding.gyp",
       "native/index.cjs",
@@ -52,9 +56,8 @@ describe("the npm package", () => {
 
   it("every relative import of a shipped module is shipped too", () => {
     for (const file of files.filter((f) => f.endsWith(".js"))) {
-      const source = fs.readFileSync(path.join(repoRoot, file), "utf8")
-      for (const [, target] of source.matchAll(/\bfrom "(\.{1,2}\/[^"]+)"/g)) {
-        expect(files, `${file} imports ${target}`).toContain(path.join(path.dirname(file), target!))
+      for (const target of relativeImports(path.join(repoRoot, file))) {
+        expect(files, `${file} imports ${target}`).toContain(path.relative(repoRoot, target))
       }
     }
   })
