@@ -47,16 +47,15 @@ COPY --from=builder /opt/clawkerd/node_modules/undici ./node_modules/undici
 COPY --from=builder /opt/clawkerd/native/package.json /opt/clawkerd/native/index.cjs ./node_modules/@clawkerd/native/
 COPY --from=builder /opt/clawkerd/native/build/Release/clawkerd_native.node \
   /opt/clawkerd/native/build/Release/clawkerd-exec ./node_modules/@clawkerd/native/build/Release/
-# The launcher execs node (so node is PID 1) with --disable-sigusr1: a SIGUSR1 sent before clawkerd's own
-# handler exists can never open the inspector (a root shell for whoever reaches 127.0.0.1:9229).
-RUN printf '#!/bin/sh\nexec /usr/local/bin/node --disable-sigusr1 /opt/clawkerd/dist/programs/bin.js "$@"\n' \
-      > /usr/local/bin/clawkerd \
- && chmod 0755 /usr/local/bin/clawkerd /opt/clawkerd/dist/programs/bin.js
+RUN ln -s /opt/clawkerd/dist/programs/bin.js /usr/local/bin/clawkerd \
+ && chmod 0755 /opt/clawkerd/dist/programs/bin.js
 
 EXPOSE 7700
 STOPSIGNAL SIGTERM
+# Healthy only when the ready file carries this PID 1's start time (clawkerd writes it once the user CMD
+# runs): a file left by the container's previous run can never count, not even before clawkerd removed it.
 HEALTHCHECK --interval=5s --timeout=2s --start-period=60s --retries=3 \
-  CMD ["test", "-f", "/var/run/clawker/ready"]
+  CMD ["sh", "-c", "test \"$(cat /var/run/clawker/ready 2>/dev/null)\" = \"$(sed 's/.*) //' /proc/1/stat | cut -d' ' -f20)\""]
 # Runs as root on purpose: the daemon drops privileges only for the user CMD.
 USER root
 ENTRYPOINT ["clawkerd"]

@@ -273,10 +273,8 @@ const run = async (): Promise<number> => {
     await check("clawkerd is PID 1", async () => {
       await firstHello()
       const argv = (await podmanOk("exec", name, "cat", "/proc/1/cmdline")).split("\0").filter((a) => a !== "")
-      // The image's launcher execs node with --disable-sigusr1: no SIGUSR1 can ever open the inspector.
       expectThat(
-        path.basename(argv[0]!) === "node" && argv[1] === "--disable-sigusr1" &&
-          argv[2] === "/opt/clawkerd/dist/programs/bin.js",
+        path.basename(argv[0]!) === "node" && argv[1] === "/usr/local/bin/clawkerd",
         `/proc/1/cmdline: ${argv.join(" ")}`
       )
       return `/proc/1/cmdline: ${argv.slice(0, 3).join(" ")} …`

@@ -3,7 +3,7 @@ import * as fsSync from "node:fs"
 import * as Log from "../domain/log.js"
 import { AgentState } from "../services/AgentState.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
-import { touchRootFile } from "./rootFiles.js"
+import { writeRootFile } from "./rootFiles.js"
 
 /** AgentState over a marker file path; a sibling daemon can pass its own. */
 export const makeAgentState = (marker: string) =>
@@ -16,7 +16,7 @@ export const makeAgentState = (marker: string) =>
       Effect.orElseSucceed(() => false)
     )
     // A failed marker costs a re-run of init after a restart, never the Session: log and go on.
-    const markInitialized = touchRootFile(marker, 0o600).pipe(
+    const markInitialized = writeRootFile(marker, 0o600, "").pipe(
       Effect.catchAll((e) => Log.warn("agent_initialized_marker_write_failed", { path: marker, error: e.problem }))
     )
     return AgentState.of({

@@ -34,11 +34,12 @@ const unsafeDirectory = (stat: { readonly uid: number; readonly mode: number }):
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK
 
 /**
- * Creates `file` if missing (with `mode`, parents 0700) and bumps its mtime, never following a link:
- * the directory is opened and checked first, then the file is opened relative to that very
- * directory (through /proc/self/fd, Node's openat), O_NOFOLLOW, and must be a regular file.
+ * Creates `file` if missing (with `mode`, parents 0700), then replaces its content with `content` and
+ * bumps its mtime, never following a link: the directory is opened and checked first, then the file is
+ * opened relative to that very directory (through /proc/self/fd, Node's openat), O_NOFOLLOW, and must
+ * be a regular file.
  */
-export const touchRootFile = (file: string, mode: number): Effect.Effect<void, RootFileError> =>
+export const writeRootFile = (file: string, mode: number, content: string): Effect.Effect<void, RootFileError> =>
   Effect.tryPromise({
     try: async () => {
       const dir = path.dirname(file)
@@ -50,6 +51,8 @@ export const touchRootFile = (file: string, mode: number): Effect.Effect<void, R
         const handle = await fs.open(`/proc/self/fd/${dirHandle.fd}/${path.basename(file)}`, OPEN_FLAGS, mode)
         try {
           if (!(await handle.stat()).isFile()) throw new Error("is not a regular file: refused")
+          await handle.truncate(0)
+          await handle.write(content, 0)
           const now = new Date()
           await handle.utimes(now, now)
         } finally {

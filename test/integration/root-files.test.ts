@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { makeAgentState } from "../../src/layers/AgentStateLive.js"
-import { removeRootFile, touchRootFile } from "../../src/layers/rootFiles.js"
+import { removeRootFile, writeRootFile } from "../../src/layers/rootFiles.js"
 import { TESTER } from "../support/accounts.js"
 import { tempDir } from "../support/fixtures.js"
 import { captureLogs } from "../support/logs.js"
@@ -43,24 +43,25 @@ const problemOf = <E extends { readonly problem: string }>(r: Either.Either<unkn
   Either.isLeft(r) ? r.left.problem : "written"
 
 describe.skipIf(!isRoot)("files written as root never follow a link", () => {
-  it.effect("a missing file is created with its mode (the ready file's 0644) in a 0700 directory; an existing one gets a new mtime", () =>
+  it.effect("a missing file is created with its mode (the ready file's 0644) in a 0700 directory; an existing one gets the new content and mtime", () =>
     Effect.gen(function*() {
       const root = yield* Effect.promise(() => tempDir())
       const file = path.join(root, "run", "clawker", "ready")
-      yield* touchRootFile(file, 0o644)
+      yield* writeRootFile(file, 0o644, "an older, longer content")
       expect(fs.statSync(file).mode & 0o777).toBe(0o644)
       expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700)
       const past = new Date(Date.now() - 3600_000)
       fs.utimesSync(file, past, past)
-      yield* touchRootFile(file, 0o644)
+      yield* writeRootFile(file, 0o644, "42")
       expect(fs.statSync(file).mtimeMs).toBeGreaterThan(past.getTime())
+      expect(fs.readFileSync(file, "utf8")).toBe("42")
     }))
 
   it.effect("a link the user planted in a directory the user owns: refused, the target untouched", () =>
     Effect.gen(function*() {
       const s = yield* Effect.promise(() => scene("tester", 0o755))
       asTester(["ln", "-s", s.victim, s.file])
-      const r = yield* Effect.either(touchRootFile(s.file, 0o600))
+      const r = yield* Effect.either(writeRootFile(s.file, 0o600, ""))
       expect(problemOf(r)).toBe("its directory is owned by uid 4242 (mode 0755): refused")
       expect(s.untouched()).toBe(true)
       expect(fs.lstatSync(s.file).isSymbolicLink()).toBe(true)
@@ -72,7 +73,7 @@ describe.skipIf(!isRoot)("files written as root never follow a link", () => {
         const s = yield* Effect.promise(() => scene("root", mode))
         if ((mode & 0o002) !== 0) asTester(["ln", "-s", s.victim, s.file])
         else fs.symlinkSync(s.victim, s.file)
-        const r = yield* Effect.either(touchRootFile(s.file, 0o600))
+        const r = yield* Effect.either(writeRootFile(s.file, 0o600, ""))
         expect(problemOf(r)).toBe(`its directory is writable by group or others (mode 0${mode.toString(8)}): refused`)
         expect(s.untouched()).toBe(true)
       }
@@ -82,7 +83,7 @@ describe.skipIf(!isRoot)("files written as root never follow a link", () => {
     Effect.gen(function*() {
       const s = yield* Effect.promise(() => scene("root", 0o700))
       fs.symlinkSync(s.victim, s.file)
-      const r = yield* Effect.either(touchRootFile(s.file, 0o600))
+      const r = yield* Effect.either(writeRootFile(s.file, 0o600, ""))
       expect(problemOf(r)).toBe("is a symbolic link: refused (never followed)")
       expect(s.untouched()).toBe(true)
     }))

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Option } from "effect"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AgentState } from "../../src/services/AgentState.js"
@@ -141,13 +142,17 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.lines()).toEqual([`${TESTER.uid}:4244:4244`])
     }))
 
-  it.scopedLive("touches the ready file (parents created) and marks the CMD running after the spawn", () =>
+  it.scopedLive("writes the ready file (parents created) with clawkerd's start time and marks the CMD running after the spawn", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["sh", "-c", "exit 4"])
       expect(yield* t.agentState.cmdRunning).toBe(false)
       expect(fs.existsSync(t.readyFile)).toBe(false)
       yield* t.supervisor.spawn("")
-      expect(fs.existsSync(t.readyFile)).toBe(true)
+      // It holds clawkerd's start time, which the image's HEALTHCHECK compares with PID 1's.
+      const stat = execFileSync("sh", ["-c", `sed 's/.*) //' /proc/${process.pid}/stat | cut -d' ' -f20`], {
+        encoding: "utf8"
+      })
+      expect(fs.readFileSync(t.readyFile, "utf8")).toBe(stat.trim())
       expect(yield* t.agentState.cmdRunning).toBe(true)
       expect(yield* t.supervisor.spawned).toBe(true)
       expect(yield* t.supervisor.exited).toBe(4)

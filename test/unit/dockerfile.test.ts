@@ -103,11 +103,10 @@ describe("Dockerfile", () => {
     expect(fs.existsSync(path.join(root, "native/binding.gyp"))).toBe(true)
   })
 
-  it("installs /usr/local/bin/clawkerd as a launcher that execs node --disable-sigusr1 on the declared bin", () => {
+  it("links the clawkerd bin to the built entry point declared in package.json", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
     const bin: string = pkg.bin.clawkerd
-    const launcher = all("RUN").find((r) => r.args.includes("> /usr/local/bin/clawkerd"))?.args ?? ""
-    expect(launcher).toContain(`exec /usr/local/bin/node --disable-sigusr1 /opt/clawkerd/${bin} "$@"`)
+    expect(all("RUN").some((r) => r.args.includes(`/opt/clawkerd/${bin} /usr/local/bin/clawkerd`))).toBe(true)
     const source = bin.replace(/^dist\//, "src/").replace(/\.js$/, ".ts")
     expect(fs.existsSync(path.join(root, source))).toBe(true)
     expect(fs.readFileSync(path.join(root, source), "utf8").startsWith("#!/usr/bin/env node")).toBe(true)
@@ -123,7 +122,12 @@ describe("Dockerfile", () => {
     const health = op("HEALTHCHECK").map((h) => h.args)
     expect(health).toHaveLength(1)
     expect(health[0]).toContain(DEFAULT_READY_FILE)
-    expect(JSON.parse(health[0]!.slice(health[0]!.indexOf("CMD ") + 4))).toEqual(["test", "-f", DEFAULT_READY_FILE])
+    // Healthy only when the ready file holds PID 1's own start time (field 22 of /proc/1/stat).
+    const [shell, flag, script] = JSON.parse(health[0]!.slice(health[0]!.indexOf("CMD ") + 4)) as Array<string>
+    expect([shell, flag]).toEqual(["sh", "-c"])
+    expect(script).toBe(
+      `test "$(cat ${DEFAULT_READY_FILE} 2>/dev/null)" = "$(sed 's/.*) //' /proc/1/stat | cut -d' ' -f20)"`
+    )
   })
 
   it("creates the clawker user and the spec's directories with their modes", () => {

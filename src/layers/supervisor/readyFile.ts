@@ -1,13 +1,20 @@
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import * as Log from "../../domain/log.js"
-import { removeRootFile, touchRootFile } from "../rootFiles.js"
+import { removeRootFile, writeRootFile } from "../rootFiles.js"
 
 /**
- * Touched once the user CMD runs (the image's HEALTHCHECK tests it); mode 0644 as the spec has it. A
- * failure is logged and tolerated.
+ * This process's start time (clock ticks after boot, field 22 of /proc/self/stat): what the image's
+ * HEALTHCHECK compares with PID 1's, so a ready file from a previous run of the container never counts.
+ */
+const startTime = (): string => fs.readFileSync("/proc/self/stat", "utf8").replace(/^.*\) /s, "").split(" ")[19] ?? ""
+
+/**
+ * Written once the user CMD runs (the image's HEALTHCHECK tests it), mode 0644 as the spec has it,
+ * holding clawkerd's start time. A failure is logged and tolerated.
  */
 export const touchReadyFile = (file: string) =>
-  touchRootFile(file, 0o644).pipe(
+  Effect.suspend(() => writeRootFile(file, 0o644, startTime())).pipe(
     Effect.catchAll((e) => Log.warn("ready_file_touch_failed", { path: file, error: e.problem }))
   )
 
