@@ -4,6 +4,7 @@ import type { CpSession } from "../../../src/devkit/cpClient.js"
 import { outputOf } from "../../../src/devkit/cpClient.js"
 import type { Response } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { DEFAULT_LISTENER_LIMITS } from "../../../src/layers/ListenerLive.js"
 import type { Target } from "./hostileScenario.js"
 
 /*
@@ -79,11 +80,32 @@ export const driveSession = async (s: CpSession, commands: number, prefix: strin
   return answered
 }
 
-/** `sessions` Sessions at once, `commands` exchanges each, each Session half-closed at the end. */
+/**
+ * Handshakes one address may have in flight: past the listener's per-source cap it sheds that
+ * source's oldest (the real CP dials one Session per container at a time, never 50 at once).
+ */
+const CONNECTING_AT_ONCE = DEFAULT_LISTENER_LIMITS.maxPendingPerSource
+
+/**
+ * `sessions` Sessions at once, `commands` exchanges each, each Session half-closed at the end. They
+ * connect at most CONNECTING_AT_ONCE at a time (a Hello round trip says the handshake is over), then
+ * all run side by side.
+ */
 export const sessionsLoad = async (target: Target, sessions: number, commands: number, prefix = "l") => {
+  let connecting = 0
+  const slot = async () => {
+    while (connecting >= CONNECTING_AT_ONCE) await new Promise((r) => setTimeout(r, 5))
+    connecting++
+  }
   const answered = await Promise.all(
     Array.from({ length: sessions }, async (_, n) => {
+      await slot()
       const s = await target.session()
+      try {
+        expect((await s.request(C.hello(`${prefix}${n}-connected`))).payload?.$case).toBe("helloAck")
+      } finally {
+        connecting--
+      }
       const count = await driveSession(s, commands, `${prefix}${n}`)
       s.close()
       const end = await s.ended
