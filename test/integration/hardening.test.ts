@@ -41,6 +41,8 @@ const startTarget = async (harden: boolean) => {
       if (text.includes("\n")) resolve(text.split("\n")[0]!)
     })
     child.on("exit", (code) => reject(new Error(`target exited ${code}`)))
+    // e.g. EACCES: the test account must be able to run this Node (not under a 0700 directory).
+    child.on("error", (e) => reject(new Error(`${process.execPath} as uid ${TESTER.uid}: ${e.message}`)))
   })
   const readEnviron = spawnSync("cat", [`/proc/${child.pid}/environ`], { uid: TESTER.uid, gid: TESTER.gid })
   const limits = fs.readFileSync(`/proc/${child.pid}/limits`, "utf8")
