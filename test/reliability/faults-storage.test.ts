@@ -90,6 +90,8 @@ describe.skipIf(unavailable !== undefined)("storage faults: logged, tolerated, s
     const s = session()
     await stillServes(s)
     // Node's recursive mkdir reports ENOENT here, not EROFS: the event names the path, the error is Node's.
+    // Logged beside the Done{0} reply, not before it: wait for the line, then check it was the only one.
+    await stderrEvent(run.ns, "agent_initialized_marker_write_failed")
     expect(stderrEventsNamed(run.ns, "agent_initialized_marker_write_failed")).toMatchObject([
       { path: marker, error: expect.stringMatching(/read-only|no such file/i) }
     ])
@@ -122,6 +124,8 @@ describe.skipIf(unavailable !== undefined)("storage faults: logged, tolerated, s
     })
     const s = session()
     await stillServes(s)
+    // Logged beside the Done{0} reply, not before it: wait for the line, then check it was the only one.
+    await stderrEvent(run.ns, "agent_initialized_marker_write_failed")
     expect(stderrEventsNamed(run.ns, "agent_initialized_marker_write_failed")).toMatchObject([
       { path: marker, error: expect.stringMatching(/no space/i) }
     ])
