@@ -273,6 +273,9 @@ describe("ShellExecutor: refusals and spawn failures", () => {
         expect(error?.message).toMatch(/^stage\[1\] start: exec "clawkerd-no-such-program"/)
         expect(sink.of("half").map(payloadCase)).toEqual(["error"])
         yield* eventually(() => logs.events("shell_command_done").length === 1)
+        // The SIGKILLed first stage is reaped by pid on SIGCHLD or the next safety tick, which may come
+        // just after the command's end is logged.
+        yield* eventually(() => childPids().length === 0)
         expect(childPids()).toEqual([])
       })
     )
