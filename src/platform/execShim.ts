@@ -11,8 +11,8 @@ export const hardenSelf = (): void => {
   childCoreLimit = addon.hardenSelf()
 }
 
-/** The shim's status pipe becomes the shim's fd 3. */
-export const SHIM_STATUS_FD = 3
+/** The shim's status pipe: the 4th fd its spawner hands it (after stdin, stdout, stderr). */
+const SHIM_STATUS_FD = 3
 
 /**
  * The exec shim's argv (native/src/exec_shim.c): its own `flags`, then what every start carries (the
