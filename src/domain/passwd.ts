@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import { Result } from "effect"
 import type { TargetUser } from "../services/UserResolver.js"
 
 /*
@@ -51,18 +51,18 @@ export const parseGroup = (text: string): Array<GroupEntry> =>
       : []
   )
 
-const findUser = (part: string, passwd: ReadonlyArray<PasswdEntry>): Either.Either<PasswdEntry, string> => {
+const findUser = (part: string, passwd: ReadonlyArray<PasswdEntry>): Result.Result<PasswdEntry, string> => {
   const byId = isId(part)
   const entry = passwd.find((p) => (byId ? p.uid === Number(part) : p.name === part))
-  if (entry !== undefined) return Either.right(entry)
-  return Either.left(byId ? `no passwd entry has uid ${part}` : `unknown user "${part}"`)
+  if (entry !== undefined) return Result.succeed(entry)
+  return Result.fail(byId ? `no passwd entry has uid ${part}` : `unknown user "${part}"`)
 }
 
-const findGid = (part: string, groups: ReadonlyArray<GroupEntry>): Either.Either<number, string> => {
+const findGid = (part: string, groups: ReadonlyArray<GroupEntry>): Result.Result<number, string> => {
   const byId = isId(part)
   const entry = groups.find((g) => (byId ? g.gid === Number(part) : g.name === part))
-  if (entry !== undefined) return Either.right(entry.gid)
-  return Either.left(byId ? `no group entry has gid ${part}` : `unknown group "${part}"`)
+  if (entry !== undefined) return Result.succeed(entry.gid)
+  return Result.fail(byId ? `no group entry has gid ${part}` : `unknown group "${part}"`)
 }
 
 /** Resolves a spec; the Left is the problem, phrased to follow `CLAWKER_USER "<spec>": `. */
@@ -70,13 +70,13 @@ export const resolveUserSpec = (
   spec: string,
   passwd: ReadonlyArray<PasswdEntry>,
   groups: ReadonlyArray<GroupEntry>
-): Either.Either<TargetUser, string> =>
-  Either.gen(function*() {
+): Result.Result<TargetUser, string> =>
+  Result.gen(function*() {
     const parts = spec.trim().split(":")
     const [userPart = "", groupPart] = parts
-    if (userPart === "") return yield* Either.left("empty user spec (expected name, uid, name:group or uid:gid)")
+    if (userPart === "") return yield* Result.fail("empty user spec (expected name, uid, name:group or uid:gid)")
     if (parts.length > 2 || groupPart === "") {
-      return yield* Either.left("malformed user spec (expected name, uid, name:group or uid:gid)")
+      return yield* Result.fail("malformed user spec (expected name, uid, name:group or uid:gid)")
     }
     const user = yield* findUser(userPart, passwd)
     const gid = groupPart === undefined ? user.gid : yield* findGid(groupPart, groups)

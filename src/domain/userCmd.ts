@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import { Result } from "effect"
 
 /** What the Supervisor runs, and why it is not clawkerd's own argv when it was routed. */
 export interface CommandPlan {
@@ -20,19 +20,19 @@ export const planUserCmd = (
   userCmd: ReadonlyArray<string>,
   defaultCmd: string,
   isFound: (program: string) => boolean
-): Either.Either<CommandPlan, string> => {
+): Result.Result<CommandPlan, string> => {
   const fallback = splitCommandLine(defaultCmd)
   const [program] = userCmd
   if (program === undefined) {
     return fallback.length > 0
-      ? Either.right({ argv: fallback, routedBecause: undefined })
-      : Either.left("no command to run: clawkerd was started without arguments and AgentReady has no default_cmd")
+      ? Result.succeed({ argv: fallback, routedBecause: undefined })
+      : Result.fail("no command to run: clawkerd was started without arguments and AgentReady has no default_cmd")
   }
-  if (fallback.length === 0) return Either.right({ argv: userCmd, routedBecause: undefined })
+  if (fallback.length === 0) return Result.succeed({ argv: userCmd, routedBecause: undefined })
   const routedBecause = program.startsWith("-")
     ? "argv[0] starts with -"
     : isFound(program)
     ? undefined
     : "argv[0] is not found on PATH"
-  return Either.right({ argv: routedBecause === undefined ? userCmd : [...fallback, ...userCmd], routedBecause })
+  return Result.succeed({ argv: routedBecause === undefined ? userCmd : [...fallback, ...userCmd], routedBecause })
 }

@@ -21,12 +21,10 @@ export const makeAgentState = (marker: string) =>
       const dir = path.dirname(marker)
       // A failed marker costs a re-run of init after a restart, never the Session: log and go on.
       yield* Effect.tryPromise(() => fs.mkdir(dir, { recursive: true, mode: 0o700 })).pipe(
-        Effect.catchAll((e) => Log.warn("agent_initialized_marker_mkdir_failed", { path: dir, error: reason(e.error) }))
+        Effect.catch((e) => Log.warn("agent_initialized_marker_mkdir_failed", { path: dir, error: reason(e.cause) }))
       )
       yield* Effect.tryPromise(() => fs.writeFile(marker, "", { mode: 0o600 })).pipe(
-        Effect.catchAll((e) =>
-          Log.warn("agent_initialized_marker_write_failed", { path: marker, error: reason(e.error) })
-        )
+        Effect.catch((e) => Log.warn("agent_initialized_marker_write_failed", { path: marker, error: reason(e.cause) }))
       )
     })
     return AgentState.of({

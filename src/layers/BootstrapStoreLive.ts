@@ -1,7 +1,7 @@
-import { Clock, Effect, Layer, Redacted } from "effect"
+import { Clock, Effect, FileSystem, Layer, Redacted } from "effect"
+import type { PlatformError } from "effect"
 import { decodeJwt, decodeProtectedHeader } from "jose"
 import { createPrivateKey } from "node:crypto"
-import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { BOOTSTRAP_FILES } from "../domain/constants.js"
 import * as Log from "../domain/log.js"
@@ -10,12 +10,10 @@ import type { BootstrapMaterial } from "../services/BootstrapStore.js"
 import { BootstrapError, BootstrapStore } from "../services/BootstrapStore.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 
-const describeFsError = (e: unknown): string => {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code
-  if (code === "ENOENT") return "does not exist"
-  if (code === "EACCES" || code === "EPERM") return "cannot be read: permission denied"
-  if (code === "EISDIR") return "is a directory, not a file"
-  return `cannot be read: ${e instanceof Error ? e.message : String(e)}`
+const describeFsError = (e: PlatformError.PlatformError): string => {
+  if (e.reason._tag === "NotFound") return "does not exist"
+  if (e.reason._tag === "PermissionDenied") return "cannot be read: permission denied"
+  return `cannot be read: ${e.reason.description ?? e.message}`
 }
 
 /** Group or world access to a secret is worth a warning, never a refusal: the image may be built that way. */
@@ -24,22 +22,24 @@ const warnIfLoose = (file: string, p: string, mode: number) =>
     ? Effect.void
     : Log.warn("bootstrap_permissions_loose", { file, path: p, mode: `0${(mode & 0o777).toString(8)}` })
 
-const readFile = (dir: string, file: string): Effect.Effect<string, BootstrapError> => {
+const readFile = (
+  fs: FileSystem.FileSystem,
+  dir: string,
+  file: string
+): Effect.Effect<string, BootstrapError> => {
   const p = path.join(dir, file)
+  const failed = (e: PlatformError.PlatformError) => new BootstrapError({ file, path: p, problem: describeFsError(e) })
   return Effect.gen(function*() {
-    const text = yield* Effect.tryPromise({
-      try: async () => {
-        const stat = await fs.stat(p)
-        if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" })
-        return { text: await fs.readFile(p, "utf8"), mode: stat.mode }
-      },
-      catch: (e) => new BootstrapError({ file, path: p, problem: describeFsError(e) })
-    })
-    yield* warnIfLoose(file, p, text.mode)
-    if (text.text.trim() === "") {
+    const stat = yield* Effect.mapError(fs.stat(p), failed)
+    if (stat.type !== "File") {
+      return yield* new BootstrapError({ file, path: p, problem: "is a directory, not a file" })
+    }
+    const text = yield* Effect.mapError(fs.readFileString(p), failed)
+    yield* warnIfLoose(file, p, stat.mode)
+    if (text.trim() === "") {
       return yield* new BootstrapError({ file, path: p, problem: "is empty" })
     }
-    return text.text
+    return text
   })
 }
 
@@ -56,22 +56,25 @@ const parse = <A>(dir: string, file: string, what: string, f: () => A): Effect.E
  * Reads and validates the bootstrap directory once. Nothing secret is ever put into an error:
  * the messages name the file and the reason only.
  */
-export const loadBootstrap = (dir: string): Effect.Effect<BootstrapMaterial, BootstrapError> =>
+export const loadBootstrap = (
+  dir: string
+): Effect.Effect<BootstrapMaterial, BootstrapError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const dirStat = yield* Effect.tryPromise({
-      try: () => fs.stat(dir),
-      catch: (e) => new BootstrapError({ file: "directory", path: dir, problem: describeFsError(e) })
-    })
-    if (!dirStat.isDirectory()) {
+    const fs = yield* FileSystem.FileSystem
+    const dirStat = yield* Effect.mapError(
+      fs.stat(dir),
+      (e) => new BootstrapError({ file: "directory", path: dir, problem: describeFsError(e) })
+    )
+    if (dirStat.type !== "Directory") {
       return yield* new BootstrapError({ file: "directory", path: dir, problem: "is not a directory" })
     }
     yield* warnIfLoose("directory", dir, dirStat.mode)
 
     const { assertion: assertionFile, ca: caFile, cert: certFile, key: keyFile } = BOOTSTRAP_FILES
-    const certPem = yield* readFile(dir, certFile)
-    const keyPem = yield* readFile(dir, keyFile)
-    const caPem = yield* readFile(dir, caFile)
-    const assertion = (yield* readFile(dir, assertionFile)).trim()
+    const certPem = yield* readFile(fs, dir, certFile)
+    const keyPem = yield* readFile(fs, dir, keyFile)
+    const caPem = yield* readFile(fs, dir, caFile)
+    const assertion = (yield* readFile(fs, dir, assertionFile)).trim()
 
     const certs = yield* parse(dir, certFile, "not a PEM certificate", () => parseCertificates(certPem))
     const leaf = certs[0]
@@ -105,10 +108,16 @@ export const loadBootstrap = (dir: string): Effect.Effect<BootstrapMaterial, Boo
   })
 
 /** For sibling daemons: a BootstrapStore read from a directory of their choosing. */
-export const BootstrapStoreFromDir = (dir: string): Layer.Layer<BootstrapStore, BootstrapError> =>
+export const BootstrapStoreFromDir = (
+  dir: string
+): Layer.Layer<BootstrapStore, BootstrapError, FileSystem.FileSystem> =>
   Layer.effect(BootstrapStore, loadBootstrap(dir))
 
-export const BootstrapStoreLive: Layer.Layer<BootstrapStore, BootstrapError, DaemonConfig> = Layer.effect(
+export const BootstrapStoreLive: Layer.Layer<
+  BootstrapStore,
+  BootstrapError,
+  DaemonConfig | FileSystem.FileSystem
+> = Layer.effect(
   BootstrapStore,
   Effect.flatMap(DaemonConfig, (config) => loadBootstrap(config.bootstrapDir))
 )

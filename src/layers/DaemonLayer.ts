@@ -1,3 +1,4 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Duration, Effect, Layer } from "effect"
 import { onOwnFiber } from "../domain/fibers.js"
 import { ProgressReporter } from "../services/ProgressReporter.js"
@@ -32,7 +33,7 @@ const Banner = Layer.effectDiscard(Effect.flatMap(ProgressReporter, (p) => p.ban
  * On its own fiber, because the drain's timeouts must interrupt what they race, which a finalizer's
  * uninterruptible region would not allow.
  */
-const OrphanDrainOnRelease = Layer.scopedDiscard(
+const OrphanDrainOnRelease = Layer.effectDiscard(
   Effect.flatMap(Reaper, (reaper) => Effect.addFinalizer(() => Effect.asVoid(onOwnFiber(reaper.drain(ORPHAN_GRACE)))))
 )
 
@@ -55,5 +56,7 @@ export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
     ),
     Layer.provideMerge(Banner),
     Layer.provideMerge(ProgressReporterLive),
-    Layer.provideMerge(DaemonConfigLive(userCmd))
+    Layer.provideMerge(DaemonConfigLive(userCmd)),
+    // The platform's file system (bootstrap files); no resources, so its place in the boot order is free.
+    Layer.provide(NodeFileSystem.layer)
   )

@@ -47,7 +47,7 @@ export const ListenerLive: Layer.Layer<
   Listener,
   ListenerStartError,
   DaemonConfig | BootstrapStore | SessionHandler
-> = Layer.scoped(
+> = Layer.effect(
   Listener,
   Effect.gen(function*() {
     const config = yield* DaemonConfig
@@ -131,7 +131,7 @@ export const ListenerLive: Layer.Layer<
       injector.injectConnection(socket)
     })
 
-    yield* Effect.async<void, ListenerStartError>((resume) => {
+    yield* Effect.callback<void, ListenerStartError>((resume) => {
       const onError = (e: Error) =>
         resume(
           Effect.fail(
@@ -148,7 +148,7 @@ export const ListenerLive: Layer.Layer<
     const address = { host: bound.address, port: bound.port }
     server.on("error", (e) => {
       run(Log.error("clawkerd_listener_serve_failed", { error: e.message }))
-      Deferred.unsafeDone(fatal, Exit.fail(new ListenerFatal({ message: e.message })))
+      Deferred.doneUnsafe(fatal, Exit.fail(new ListenerFatal({ message: e.message })))
     })
     yield* Log.info("clawkerd_listener_started", { addr: formatHostPort(address), port: address.port })
 
@@ -160,7 +160,7 @@ export const ListenerLive: Layer.Layer<
         for (const socket of sockets) socket.destroy()
         // Every socket is destroyed, so close should call back at once; bounded all the same, as a
         // teardown that hangs would keep PID 1 (and the container) alive.
-        yield* waitAtMost(Effect.async<void>((resume) => void server.close(() => resume(Effect.void))), CLOSE_LIMIT)
+        yield* waitAtMost(Effect.callback<void>((resume) => void server.close(() => resume(Effect.void))), CLOSE_LIMIT)
         yield* Log.info("clawkerd_listener_stopped", { addr: formatHostPort(address) })
       })
     )

@@ -1,4 +1,4 @@
-import { Deferred, Duration, Effect, Either, Layer, Option, Runtime, Schedule } from "effect"
+import { Deferred, Duration, Effect, Layer, Option, Result, Schedule, Semaphore } from "effect"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { bashExitCode } from "../domain/exitCodes.js"
@@ -63,7 +63,7 @@ const touchReadyFile = (file: string) =>
     } finally {
       await handle.close()
     }
-  }).pipe(Effect.catchAll((e) => Log.warn("ready_file_touch_failed", { path: file, error: e.error })))
+  }).pipe(Effect.catch((e) => Log.warn("ready_file_touch_failed", { path: file, error: e.cause })))
 
 /**
  * The user CMD as an init supervises its main child. The user is resolved when the layer is
@@ -80,7 +80,7 @@ export const SupervisorLive: Layer.Layer<
   Supervisor,
   UserResolveError,
   DaemonConfig | UserResolver | ProcessRegistry | AgentState
-> = Layer.scoped(
+> = Layer.effect(
   Supervisor,
   Effect.gen(function*() {
     const config = yield* DaemonConfig
@@ -88,12 +88,12 @@ export const SupervisorLive: Layer.Layer<
     const agentState = yield* AgentState
     const user = yield* (yield* UserResolver).resolve(config.user)
     const layerScope = yield* Effect.scope
-    const run = Runtime.runFork(yield* Effect.runtime<never>())
-    const lock = yield* Effect.makeSemaphore(1)
+    const run = Effect.runForkWith(yield* Effect.context<never>())
+    const lock = yield* Semaphore.make(1)
     const exited = yield* Deferred.make<number>()
 
     yield* Effect.try(() => addon.ignoreTtyStops()).pipe(
-      Effect.catchAll((e) => Log.warn("tty_stop_signals_not_ignored", { error: e.error }))
+      Effect.catch((e) => Log.warn("tty_stop_signals_not_ignored", { error: e.cause }))
     )
 
     // Read synchronously by the signal listeners, so plain variables rather than Refs.
@@ -109,7 +109,7 @@ export const SupervisorLive: Layer.Layer<
       // Sent by the listener itself, not by a forked fiber: the group gets it a scheduler hop sooner
       // (bench/signals.ts); only the log lines wait for a fiber.
       const error = killGroup(pgid, signal)
-      run(Effect.zipRight(groupFailed(pgid, signal, error), Log.debug("signal_forwarded", { signal, pgid })))
+      run(Effect.andThen(groupFailed(pgid, signal, error), Log.debug("signal_forwarded", { signal, pgid })))
     }
     yield* Effect.forEach(FORWARDED_SIGNALS, (signal) => listenScoped(signal, forward), { discard: true })
 
@@ -124,7 +124,7 @@ export const SupervisorLive: Layer.Layer<
 
     yield* Effect.addFinalizer(() =>
       main !== undefined && running
-        ? Effect.zipRight(
+        ? Effect.andThen(
           Log.warn("spawn_main_killed_on_release", { pid: main.pid }),
           signalGroup(main.pid, "SIGKILL")
         )
@@ -136,10 +136,10 @@ export const SupervisorLive: Layer.Layer<
         // clawkerd's own working directory: the image's WORKDIR (or `docker run -w`), as any init passes on.
         const cwd = process.cwd()
         const env: NodeJS.ProcessEnv = { ...process.env, HOME: user.home, USER: user.name, LOGNAME: user.name }
-        const plan = yield* Either.mapLeft(
+        const plan = yield* Effect.fromResult(Result.mapError(
           planUserCmd(config.userCmd, defaultCmd, (program) => isFoundOnPath(program, env.PATH, cwd)),
           (message) => new SpawnError({ message })
-        )
+        ))
         if (plan.routedBecause !== undefined) {
           yield* Log.warn("spawn_argv_routed_to_default_cmd", {
             argv: config.userCmd,
@@ -177,7 +177,7 @@ export const SupervisorLive: Layer.Layer<
 
     /** The group is gone: the main child was reaped and no other member (zombies included) is left. */
     const groupGone = (pgid: number) =>
-      Effect.zipRight(
+      Effect.andThen(
         Deferred.await(exited),
         Effect.repeat(Effect.sync(() => groupExists(pgid)), {
           while: (exists) => exists,

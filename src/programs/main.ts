@@ -1,5 +1,5 @@
 import type { Layer } from "effect"
-import { Effect, LogLevel, Option } from "effect"
+import { Effect, Option } from "effect"
 import { EXIT_CONFIG, EXIT_TRANSIENT } from "../domain/exitCodes.js"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
@@ -44,7 +44,7 @@ const serve = Effect.gen(function*() {
   const wakeUps: Array<Effect.Effect<WakeUp>> = [
     Effect.map(shutdown.received, (signal) => ({ _tag: "signal", signal })),
     Effect.map(supervisor.exited, (code) => ({ _tag: "child", code })),
-    Effect.catchAll(listener.fatal, (e) => Effect.succeed({ _tag: "fatal", message: e.message })),
+    Effect.catch(listener.fatal, (e) => Effect.succeed({ _tag: "fatal", message: e.message })),
     Effect.map(exitRequest.requested, (code) => ({ _tag: "requested", code }))
   ]
   const wake = yield* Effect.raceAll(wakeUps)
@@ -101,7 +101,7 @@ const stderrLogging = (): Layer.Layer<never> =>
       agent: process.env.CLAWKER_AGENT ?? "",
       project: process.env.CLAWKER_PROJECT ?? "",
       logDir: "/",
-      logLevel: LogLevel.Info,
+      logLevel: "Info",
       logStderr: true
     } satisfies LoggingSettings,
     (line) => process.stderr.write(line)
@@ -111,12 +111,12 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
   Effect.gen(function*() {
     // First, before anything can write to a terminal whose foreground the user CMD will own.
     addon.ignoreTtyStops()
-    const settings = yield* Effect.either(loadLoggingSettings)
-    if (settings._tag === "Left") {
-      return yield* reportBootFailure(settings.left.message, EXIT_CONFIG).pipe(Effect.provide(stderrLogging()))
+    const settings = yield* Effect.result(loadLoggingSettings)
+    if (settings._tag === "Failure") {
+      return yield* reportBootFailure(settings.failure.message, EXIT_CONFIG).pipe(Effect.provide(stderrLogging()))
     }
     return yield* daemon(argv).pipe(
       Effect.provide(StrayErrorsLive),
-      Effect.provide(LoggingLive(settings.right))
+      Effect.provide(LoggingLive(settings.success))
     )
   })

@@ -31,7 +31,7 @@ export interface DaemonConfigShape extends LoggingSettings {
   readonly userCmd: ReadonlyArray<string>
 }
 
-export class DaemonConfig extends Context.Tag("clawkerd/DaemonConfig")<DaemonConfig, DaemonConfigShape>() {}
+export class DaemonConfig extends Context.Service<DaemonConfig, DaemonConfigShape>()("clawkerd/DaemonConfig") {}
 
 /** One environment variable that is missing or malformed. */
 export class DaemonConfigError extends Data.TaggedError("DaemonConfigError")<{

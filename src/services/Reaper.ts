@@ -18,4 +18,4 @@ export interface ReaperShape {
   readonly drain: (grace: Duration.Duration) => Effect.Effect<DrainReport>
 }
 
-export class Reaper extends Context.Tag("clawkerd/Reaper")<Reaper, ReaperShape>() {}
+export class Reaper extends Context.Service<Reaper, ReaperShape>()("clawkerd/Reaper") {}

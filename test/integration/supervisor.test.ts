@@ -59,7 +59,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
     process.env.PATH = originalPath
   })
 
-  it.scopedLive("runs the CMD as the user, in clawkerd's working directory, with HOME/USER/LOGNAME replaced and the rest inherited", () =>
+  it.live("runs the CMD as the user, in clawkerd's working directory, with HOME/USER/LOGNAME replaced and the rest inherited", () =>
     Effect.gen(function*() {
       process.env.CLAWKERD_TEST_INHERITED = "kept"
       const t = yield* setup(({ script }) => [
@@ -86,7 +86,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_main_reaped")).toMatchObject([{ code: 0, signal: null, exit_code: 0 }])
     }))
 
-  it.scopedLive("touches the ready file (parents created) and marks the CMD running after the spawn", () =>
+  it.live("touches the ready file (parents created) and marks the CMD running after the spawn", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["sh", "-c", "exit 4"])
       expect(yield* t.agentState.cmdRunning).toBe(false)
@@ -98,7 +98,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(yield* t.supervisor.exited).toBe(4)
     }))
 
-  it.scopedLive("an unwritable ready file is logged and tolerated", () =>
+  it.live("an unwritable ready file is logged and tolerated", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["true"])
       fs.mkdirSync(path.dirname(path.dirname(t.readyFile)), { recursive: true })
@@ -107,7 +107,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("ready_file_touch_failed")).toMatchObject([{ level: "warn", path: t.readyFile }])
     }))
 
-  it.scopedLive("a user whose home does not exist still runs, with HOME set to it", () =>
+  it.live("a user whose home does not exist still runs, with HOME set to it", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["sh", "-c", `[ "$HOME" = /nonexistent ]`], "nohome")
       yield* t.supervisor.spawn("")
@@ -115,7 +115,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_started")).toMatchObject([{ uid: 4300 }])
     }))
 
-  it.scopedLive("concurrent spawns start one child: one spawned, the rest already-spawned", () =>
+  it.live("concurrent spawns start one child: one spawned, the rest already-spawned", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["sh", "-c", "exit 0"])
       const outcomes = yield* Effect.all(Array.from({ length: 5 }, () => t.supervisor.spawn("")), {
@@ -128,7 +128,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(yield* t.registry.size).toBe(0)
     }))
 
-  it.scopedLive("a program not on PATH is a SpawnError naming it; nothing counts as spawned, a retry may run", () =>
+  it.live("a program not on PATH is a SpawnError naming it; nothing counts as spawned, a retry may run", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["no-such-program-here", "x"])
       const failure = yield* Effect.flip(t.supervisor.spawn(""))
@@ -143,7 +143,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.lines()).toEqual(["no-such-program-here", "x"])
     }))
 
-  it.scopedLive("a file that is not executable is a SpawnError (EACCES)", () =>
+  it.live("a file that is not executable is a SpawnError (EACCES)", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ out }) => [out])
       fs.writeFileSync(path.join(t.home, "out"), "data", { mode: 0o644 })
@@ -151,14 +151,14 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(failure.message).toBe(`exec "${path.join(t.home, "out")}": permission denied (EACCES)`)
     }))
 
-  it.scopedLive("no argv and no default_cmd is a SpawnError", () =>
+  it.live("no argv and no default_cmd is a SpawnError", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => [])
       const failure = yield* Effect.flip(t.supervisor.spawn(""))
       expect(failure.message).toMatch(/^no command to run/)
     }))
 
-  it.scopedLive("--help routing: an option as argv[0] runs as is without default_cmd, and goes to it with one", () =>
+  it.live("--help routing: an option as argv[0] runs as is without default_cmd, and goes to it with one", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["--help", "me"])
       const asIs = yield* Effect.flip(t.supervisor.spawn(""))
@@ -171,7 +171,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       ])
     }))
 
-  it.scopedLive("argv whose program is on PATH runs as is, even with a default_cmd", () =>
+  it.live("argv whose program is on PATH runs as is, even with a default_cmd", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ script }) => [script, "as-is"])
       yield* t.supervisor.spawn("sh -c false")
@@ -180,7 +180,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_argv_routed_to_default_cmd")).toHaveLength(0)
     }))
 
-  it.scopedLive("once stop was called, spawn refuses", () =>
+  it.live("once stop was called, spawn refuses", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["true"])
       yield* t.supervisor.stop(Duration.seconds(1))
@@ -188,7 +188,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(failure.message).toBe("clawkerd is shutting down")
     }))
 
-  it.scopedLive("a forwardable signal before the spawn is logged as not forwarded", () =>
+  it.live("a forwardable signal before the spawn is logged as not forwarded", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["true"])
       process.kill(process.pid, "SIGUSR2")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Layer, Result } from "effect"
 import * as path from "node:path"
 import { parseGroup, parsePasswd } from "../../src/domain/passwd.js"
 import { UserResolverLive } from "../../src/layers/UserResolverLive.js"
@@ -18,7 +18,7 @@ const resolve = (spec: string, files: { passwd?: string; group?: string } = {}) 
       CLAWKERD_GROUP_FILE: files.group ?? accounts.group
     }, [])
     const resolver = UserResolverLive.pipe(Layer.provide(Layer.succeed(DaemonConfig, config)))
-    const result = yield* Effect.either(
+    const result = yield* Effect.result(
       Effect.flatMap(UserResolver, (r) => r.resolve(spec)).pipe(Effect.provide(resolver))
     )
     return { accounts, result }
@@ -28,11 +28,11 @@ const resolved = (spec: string) =>
   Effect.flatMap(
     resolve(spec),
     ({ accounts, result }) =>
-      Effect.succeed({ accounts, user: Either.getOrThrowWith(result, (e) => new Error(e.message)) })
+      Effect.succeed({ accounts, user: Result.getOrThrowWith(result, (e) => new Error(e.message)) })
   )
 
 const problem = (spec: string, files: { passwd?: string; group?: string } = {}) =>
-  Effect.map(resolve(spec, files), ({ result }) => Either.isLeft(result) ? result.left.message : "resolved")
+  Effect.map(resolve(spec, files), ({ result }) => Result.isFailure(result) ? result.failure.message : "resolved")
 
 describe("UserResolver: CLAWKER_USER against passwd and group files", () => {
   it.effect("name: uid, primary gid, every group listing the user plus the primary, home, shell", () =>

@@ -100,10 +100,10 @@ const awaitStage = (run: CommandRun, stage: Stage): Effect.Effect<StageStatus> =
   const id = run.running.id
   return Deferred.await(stage.status).pipe(
     Effect.tap((status) => run.sink.send(Reply.stageExit(id, stage.index, status))),
-    Effect.catchAllDefect((defect) =>
+    Effect.catchDefect((defect) =>
       Log.error("shell_stage_reaper_panic", { command_id: id, stage_index: stage.index, error: errorText(defect) })
         .pipe(
-          Effect.zipRight(run.sink.send(Reply.stageExit(id, stage.index, NO_STATUS))),
+          Effect.andThen(run.sink.send(Reply.stageExit(id, stage.index, NO_STATUS))),
           Effect.as(NO_STATUS)
         )
     )
@@ -132,9 +132,9 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
     const pipes = yield* Effect.all({
       links: Effect.forEach(command.stages.slice(0, last), (_, i) => fds.pipe(`stage[${i}] stdout`)),
       output: fds.pipe("combined output")
-    }).pipe(Effect.either)
-    if (pipes._tag === "Left") return yield* spawnFailed(run, pipes.left)
-    const { links, output } = pipes.right
+    }).pipe(Effect.result)
+    if (pipes._tag === "Failure") return yield* spawnFailed(run, pipes.failure)
+    const { links, output } = pipes.success
 
     for (const [i, stage] of command.stages.entries()) {
       const stdio: StdioOptions = [
@@ -144,11 +144,11 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       ]
       const started = yield* spawnStage(i, stage, stdio, run.registry).pipe(
         Effect.tap(running.addStage),
-        Effect.either,
+        Effect.result,
         // A teardown must find every started stage in the running command, so nothing in between can stop.
         Effect.uninterruptible
       )
-      if (started._tag === "Left") return yield* spawnFailed(run, `stage[${i}] start: ${started.left.message}`)
+      if (started._tag === "Failure") return yield* spawnFailed(run, `stage[${i}] start: ${started.failure.message}`)
     }
     // Only the children hold write ends now: EOF arrives when the last writer exits.
     yield* Effect.forEach([output.writeFd, ...links.flatMap((l) => [l.readFd, l.writeFd])], fds.close, {
@@ -157,9 +157,9 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
     yield* sink.send(Reply.started(id))
 
     const timer = command.timeoutSeconds > 0
-      ? yield* Effect.fork(
+      ? yield* Effect.forkChild(
         Effect.sleep(Duration.seconds(command.timeoutSeconds)).pipe(
-          Effect.zipRight(running.fail({
+          Effect.andThen(running.fail({
             code: ErrorCode.ERROR_CODE_TIMEOUT,
             message: `pipeline killed after ${command.timeoutSeconds}s timeout`,
             outcome: "timeout"
@@ -169,24 +169,23 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       : undefined
     const stdin = running.stages[0]?.child.stdin
     const feeder = stdin
-      ? yield* Effect.fork(
+      ? yield* Effect.forkChild(
         running.feeder.feed(streamWriter(stdin), command.initialStdin).pipe(
-          Effect.catchAll((e) => running.fail(ioFailure(e.message)))
+          Effect.catch((e) => running.fail(ioFailure(e.message)))
         )
       )
       : undefined
     const echo = command.printOutput && run.reporter._tag === "Some" ? run.reporter.value.echo : undefined
-    const forward = (data: Buffer) =>
-      Effect.zipRight(echo ? echo(data) : Effect.void, sink.send(Reply.output(id, data)))
+    const forward = (data: Buffer) => Effect.andThen(echo ? echo(data) : Effect.void, sink.send(Reply.output(id, data)))
     const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errorText(e.cause)}`))
-    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.either)
-    const drain = yield* Effect.fork(
-      reader._tag === "Right"
-        ? reader.right.drain(forward).pipe(Effect.catchAll(drainFailed))
-        : drainFailed(reader.left)
+    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.result)
+    const drain = yield* Effect.forkChild(
+      reader._tag === "Success"
+        ? reader.success.drain(forward).pipe(Effect.catch(drainFailed))
+        : drainFailed(reader.failure)
     )
 
-    const waiters = yield* Effect.forEach(running.stages, (stage) => Effect.fork(awaitStage(run, stage)))
+    const waiters = yield* Effect.forEach(running.stages, (stage) => Effect.forkChild(awaitStage(run, stage)))
     const statuses = yield* Effect.forEach(waiters, Fiber.join)
     if (feeder) yield* Fiber.interrupt(feeder)
     stdin?.destroy()
@@ -238,13 +237,13 @@ export const runCommand = (run: CommandRun): Effect.Effect<void> =>
       })
     }
     const ending = yield* Effect.scoped(execute(run, closer)).pipe(
-      Effect.catchAllDefect((defect) =>
+      Effect.catchDefect((defect) =>
         Log.error("shell_worker_crashed", { command_id: id, error: errorText(defect) }).pipe(
           Effect.as<Ending>({ reply: Reply.crashed(id, defect), outcome: "incomplete", finalExitCode: -1 })
         )
       ),
       Effect.onInterrupt(() =>
-        Effect.zipRight(run.finish(undefined), audit({ outcome: "incomplete", finalExitCode: -1 }))
+        Effect.andThen(run.finish(undefined), audit({ outcome: "incomplete", finalExitCode: -1 }))
       )
     )
     yield* run.finish(ending.reply)

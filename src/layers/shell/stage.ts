@@ -55,7 +55,7 @@ export const spawnStage = (
   registry: ProcessRegistryShape
 ): Effect.Effect<Stage, SpawnFailed> =>
   Effect.flatMap(Deferred.make<StageStatus>(), (status) =>
-    Effect.async<Stage, SpawnFailed>((resume) => {
+    Effect.callback<Stage, SpawnFailed>((resume) => {
       let child: ChildProcess
       try {
         child = spawn(stage.argv[0] ?? "", stage.argv.slice(1), spawnOptions(stage, stdio))
@@ -69,7 +69,7 @@ export const spawnStage = (
       child.on("exit", (code, signal) => {
         exited = true
         if (pid !== undefined) registry.remove(pid)
-        Deferred.unsafeDone(status, Exit.succeed(stageStatus(code, signal === null ? null : signalNumber(signal))))
+        Deferred.doneUnsafe(status, Exit.succeed(stageStatus(code, signal === null ? null : signalNumber(signal))))
       })
       // Write callbacks report stdin errors; without a listener an EPIPE 'error' would be thrown at PID 1.
       child.stdin?.on("error", () => {})
