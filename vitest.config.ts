@@ -12,7 +12,6 @@ export default defineConfig({
     pool: "forks",
     // Two cores: more workers only queue up behind each other and make timing-sensitive
     // process tests flaky.
-    maxWorkers: 2,
-    minWorkers: 1
+    maxWorkers: 2
   }
 })

@@ -10,7 +10,6 @@ export default defineConfig({
     testTimeout: 30 * 60_000,
     hookTimeout: 120_000,
     pool: "forks",
-    maxWorkers: 1,
-    minWorkers: 1
+    maxWorkers: 1
   }
 })

@@ -8,10 +8,10 @@ import { Effect, Fiber } from "effect"
  * and nobody else interrupts it. Only for effects that end by themselves.
  */
 export const onOwnFiber = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  Effect.flatMap(Effect.forkDaemon(effect), Fiber.join)
+  Effect.flatMap(Effect.forkDetach(effect), Fiber.join)
 
 /** Waits at most `limit` for `effect`, wherever it is called from (see onOwnFiber). */
 export const waitAtMost = <A, E>(
   effect: Effect.Effect<A, E>,
-  limit: Duration.DurationInput
+  limit: Duration.Input
 ): Effect.Effect<Option.Option<A>, E> => onOwnFiber(Effect.timeoutOption(effect, limit))

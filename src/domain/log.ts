@@ -1,4 +1,4 @@
-import { Effect, FiberRef, LogLevel } from "effect"
+import { Effect, LogLevel, References } from "effect"
 
 /**
  * Every log line of clawkerd is an event: the message is the event name and the
@@ -7,19 +7,19 @@ import { Effect, FiberRef, LogLevel } from "effect"
 export type EventFields = Readonly<Record<string, unknown>>
 
 /**
- * Below the logger's minimum level an event costs one FiberRef read: annotating first cost a hash
+ * Below the logger's minimum level an event costs one Reference read: annotating first cost a hash
  * map per field, which the Reaper paid for each orphan it logs at debug (bench/orphans.ts).
  */
-const emit = (level: LogLevel.LogLevel) => (event: string, fields: EventFields = {}): Effect.Effect<void> =>
+const emit = (level: LogLevel.Severity) => (event: string, fields: EventFields = {}): Effect.Effect<void> =>
   Effect.flatMap(
-    FiberRef.get(FiberRef.currentMinimumLogLevel),
+    References.MinimumLogLevel,
     (minimum) =>
-      LogLevel.lessThan(level, minimum)
+      LogLevel.isLessThan(level, minimum)
         ? Effect.void
-        : Effect.logWithLevel(level, event).pipe(Effect.annotateLogs(fields))
+        : Effect.logWithLevel(level)(event).pipe(Effect.annotateLogs(fields))
   )
 
-export const debug = emit(LogLevel.Debug)
-export const info = emit(LogLevel.Info)
-export const warn = emit(LogLevel.Warning)
-export const error = emit(LogLevel.Error)
+export const debug = emit("Debug")
+export const info = emit("Info")
+export const warn = emit("Warn")
+export const error = emit("Error")

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import { Result } from "effect"
 import type { TargetUser } from "../services/UserResolver.js"
 
 /*
@@ -54,30 +54,30 @@ export const parseGroup = (text: string): Array<GroupEntry> =>
   )
 
 /** A decimal integer, sign allowed, is always an id (moby's Atoi); anything else is a name. */
-const numeric = (part: string): Either.Either<number | undefined, string> => {
-  if (!/^[+-]?\d+$/.test(part)) return Either.right(undefined)
+const numeric = (part: string): Result.Result<number | undefined, string> => {
+  if (!/^[+-]?\d+$/.test(part)) return Result.succeed(undefined)
   const n = Number(part)
-  return n >= 0 && n <= MAX_ID ? Either.right(n) : Either.left("uids and gids must be in range 0-2147483647")
+  return n >= 0 && n <= MAX_ID ? Result.succeed(n) : Result.fail("uids and gids must be in range 0-2147483647")
 }
 
-const findUser = (part: string, passwd: ReadonlyArray<PasswdEntry>): Either.Either<PasswdEntry, string> =>
-  Either.flatMap(numeric(part), (uid) => {
+const findUser = (part: string, passwd: ReadonlyArray<PasswdEntry>): Result.Result<PasswdEntry, string> =>
+  Result.flatMap(numeric(part), (uid) => {
     const entry = passwd.find((p) => (uid !== undefined ? p.uid === uid : p.name === part))
-    if (entry !== undefined) return Either.right(entry)
-    return Either.left(
+    if (entry !== undefined) return Result.succeed(entry)
+    return Result.fail(
       uid !== undefined
         ? `lookup username for uid=${uid}: uid=${uid} not found in passwd`
         : `unable to find user ${part}: no matching entries in passwd file`
     )
   })
 
-const findGid = (part: string, groups: ReadonlyArray<GroupEntry>): Either.Either<number, string> =>
-  Either.flatMap(numeric(part), (gid) => {
+const findGid = (part: string, groups: ReadonlyArray<GroupEntry>): Result.Result<number, string> =>
+  Result.flatMap(numeric(part), (gid) => {
     const entry = groups.find((g) => (gid !== undefined ? g.gid === gid : g.name === part))
-    if (entry !== undefined) return Either.right(entry.gid)
+    if (entry !== undefined) return Result.succeed(entry.gid)
     return gid !== undefined
-      ? Either.right(gid)
-      : Either.left(`unable to find group ${part}: no matching entries in group file`)
+      ? Result.succeed(gid)
+      : Result.fail(`unable to find group ${part}: no matching entries in group file`)
   })
 
 /** Resolves a spec; the Left is the problem, phrased to follow `CLAWKER_USER "<spec>": `. */
@@ -85,14 +85,14 @@ export const resolveUserSpec = (
   spec: string,
   passwd: ReadonlyArray<PasswdEntry>,
   groups: ReadonlyArray<GroupEntry>
-): Either.Either<TargetUser, string> =>
-  Either.gen(function*() {
+): Result.Result<TargetUser, string> =>
+  Result.gen(function*() {
     const trimmed = spec.trim()
-    if (trimmed === "") return yield* Either.left("empty user spec")
+    if (trimmed === "") return yield* Result.fail("empty user spec")
     // Text after a second ':' is ignored and `user:` is `user`, as in the reference.
     const [userPart = "", groupPart = ""] = trimmed.split(":")
     // The reference matches uid 0 for an empty user part and would run the CMD as root.
-    if (userPart === "") return yield* Either.left("empty user part before ':' (expected name or uid)")
+    if (userPart === "") return yield* Result.fail("empty user part before ':' (expected name or uid)")
     const user = yield* findUser(userPart, passwd)
     const explicitGroup = groupPart !== ""
     return {

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import { Result } from "effect"
 
 /** What the Supervisor runs, and why it is not clawkerd's own argv when it was routed. */
 export interface CommandPlan {
@@ -23,19 +23,19 @@ export const planUserCmd = (
   userCmd: ReadonlyArray<string>,
   defaultCmd: string,
   lookup: Lookup
-): Either.Either<CommandPlan, string> => {
+): Result.Result<CommandPlan, string> => {
   const [program] = userCmd
-  if (program === undefined) return Either.left(EMPTY_ARGV)
+  if (program === undefined) return Result.fail(EMPTY_ARGV)
   const notFound = program.startsWith("-") && defaultCmd !== "" ? undefined : lookup(program)
   if (defaultCmd === "") {
     return notFound === undefined
-      ? Either.right({ argv: userCmd, routedBecause: undefined })
-      : Either.left(lookupFailure(program, notFound))
+      ? Result.succeed({ argv: userCmd, routedBecause: undefined })
+      : Result.fail(lookupFailure(program, notFound))
   }
   const routedBecause = program.startsWith("-") ? "argv[0] starts with -" : notFound
-  if (routedBecause === undefined) return Either.right({ argv: userCmd, routedBecause })
+  if (routedBecause === undefined) return Result.succeed({ argv: userCmd, routedBecause })
   const defaultMissing = lookup(defaultCmd)
   return defaultMissing === undefined
-    ? Either.right({ argv: [defaultCmd, ...userCmd], routedBecause })
-    : Either.left(lookupFailure(defaultCmd, defaultMissing))
+    ? Result.succeed({ argv: [defaultCmd, ...userCmd], routedBecause })
+    : Result.fail(lookupFailure(defaultCmd, defaultMissing))
 }

@@ -33,7 +33,7 @@ const Banner = Layer.effectDiscard(Effect.flatMap(ProgressReporter, (p) => p.ban
  * On its own fiber, because the drain's timeouts must interrupt what they race, which a finalizer's
  * uninterruptible region would not allow.
  */
-const OrphanDrainOnRelease = Layer.scopedDiscard(
+const OrphanDrainOnRelease = Layer.effectDiscard(
   Effect.flatMap(Reaper, (reaper) => Effect.addFinalizer(() => Effect.asVoid(onOwnFiber(reaper.drain(ORPHAN_GRACE)))))
 )
 

@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js"
-import { Effect, FiberRef, Layer, LogLevel, Runtime } from "effect"
+import { Effect, Layer, LogLevel, References } from "effect"
 import { format } from "node:util"
 import * as Log from "../domain/log.js"
 
@@ -10,8 +10,8 @@ const SILENT = { error: () => undefined, info: () => undefined, debug: () => und
 
 /** grpc-js's verbosity to match the daemon's level: its debug lines (GRPC_TRACE) only at debug. */
 const verbosityFor = (minimum: LogLevel.LogLevel): grpc.logVerbosity => {
-  if (LogLevel.lessThanEqual(minimum, LogLevel.Debug)) return grpc.logVerbosity.DEBUG
-  if (LogLevel.lessThanEqual(minimum, LogLevel.Info)) return grpc.logVerbosity.INFO
+  if (LogLevel.isLessThanOrEqualTo(minimum, "Debug")) return grpc.logVerbosity.DEBUG
+  if (LogLevel.isLessThanOrEqualTo(minimum, "Info")) return grpc.logVerbosity.INFO
   return grpc.logVerbosity.ERROR
 }
 
@@ -21,10 +21,10 @@ const verbosityFor = (minimum: LogLevel.LogLevel): grpc.logVerbosity => {
  * log instead (its errors as warn, its info and traces as info and debug); before and after, they
  * are dropped, never printed.
  */
-export const GrpcLogLive: Layer.Layer<never> = Layer.scopedDiscard(
+export const GrpcLogLive: Layer.Layer<never> = Layer.effectDiscard(
   Effect.gen(function*() {
-    const run = Runtime.runFork(yield* Effect.runtime<never>())
-    const minimum = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
+    const run = Effect.runForkWith(yield* Effect.context<never>())
+    const minimum = yield* References.MinimumLogLevel
     const to = (emit: typeof Log.warn) => (message?: unknown, ...rest: Array<unknown>) =>
       void run(emit("grpc_log", { message: format(message, ...rest).slice(0, LINE_LIMIT) }))
     yield* Effect.acquireRelease(

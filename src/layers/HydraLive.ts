@@ -150,7 +150,7 @@ export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraSha
             failure(
               status === 200 ? "bad_json" : "http_status",
               true,
-              `hydra returned ${status}, then the body failed: ${describeError(e.error)}`,
+              `hydra returned ${status}, then the body failed: ${describeError(e.cause)}`,
               status
             )
           )
@@ -163,7 +163,7 @@ export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraSha
       }))
       const result = yield* send.pipe(
         Effect.timeout(EXCHANGE_TIMEOUT),
-        Effect.catchTag("TimeoutException", () =>
+        Effect.catchTag("TimeoutError", () =>
           Effect.flatMap(Ref.get(answered), (consumed) =>
             failure(
               "timeout",

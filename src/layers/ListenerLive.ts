@@ -65,9 +65,9 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
 const reason = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 /** The limits the listener applies; the daemon's are the defaults, tests may provide others. */
-export class ListenerLimitsRef extends Context.Reference<ListenerLimitsRef>()("clawkerd/ListenerLimits", {
-  defaultValue: (): ListenerLimits => DEFAULT_LISTENER_LIMITS
-}) {}
+export const ListenerLimitsRef = Context.Reference<ListenerLimits>("clawkerd/ListenerLimits", {
+  defaultValue: () => DEFAULT_LISTENER_LIMITS
+})
 
 /**
  * The CP-only listener: our own tls.Server does the handshake (TLS 1.3, client cert chained to the
@@ -79,7 +79,7 @@ export const ListenerLive: Layer.Layer<
   Listener,
   ListenerStartError,
   DaemonConfig | BootstrapStore | SessionHandler
-> = Layer.scoped(
+> = Layer.effect(
   Listener,
   Effect.gen(function*() {
     const config = yield* DaemonConfig
@@ -154,7 +154,7 @@ export const ListenerLive: Layer.Layer<
       const summary = refusals.drain()
       return summary === undefined ? Effect.void : Log.warn("listener_refusals_summary", { ...summary })
     })
-    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(limits.summaryInterval), summarize)))
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(limits.summaryInterval), summarize)))
     // The last window's refusals are reported at shutdown too.
     yield* Effect.addFinalizer(() => summarize)
 
@@ -195,7 +195,7 @@ export const ListenerLive: Layer.Layer<
       injector.injectConnection(socket)
     })
 
-    yield* Effect.async<void, ListenerStartError>((resume) => {
+    yield* Effect.callback<void, ListenerStartError>((resume) => {
       const onError = (e: Error) =>
         resume(
           Effect.fail(
@@ -212,7 +212,7 @@ export const ListenerLive: Layer.Layer<
     const address = { host: bound.address, port: bound.port }
     server.on("error", (e) => {
       run(Log.error("clawkerd_listener_serve_failed", { error: e.message }))
-      Deferred.unsafeDone(fatal, Exit.fail(new ListenerFatal({ message: e.message })))
+      Deferred.doneUnsafe(fatal, Exit.fail(new ListenerFatal({ message: e.message })))
     })
     yield* Log.info("clawkerd_listener_started", {
       addr: formatHostPort(address),
@@ -228,7 +228,7 @@ export const ListenerLive: Layer.Layer<
         for (const socket of sockets) socket.destroy()
         // Every socket is destroyed, so close should call back at once; bounded all the same, as a
         // teardown that hangs would keep PID 1 (and the container) alive.
-        yield* waitAtMost(Effect.async<void>((resume) => void server.close(() => resume(Effect.void))), CLOSE_LIMIT)
+        yield* waitAtMost(Effect.callback<void>((resume) => void server.close(() => resume(Effect.void))), CLOSE_LIMIT)
         yield* Log.info("clawkerd_listener_stopped", { addr: formatHostPort(address) })
       })
     )

@@ -1,4 +1,4 @@
-import { Cause, Duration, Effect, HashMap, Layer, Logger, Predicate } from "effect"
+import { Cause, Duration, Effect, Layer, Logger, Predicate, References } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { createStream, type RotatingFileStream } from "rotating-file-stream"
@@ -23,7 +23,7 @@ const LEVELS: Record<string, string> = {
   Trace: "trace",
   Debug: "debug",
   Info: "info",
-  Warning: "warn",
+  Warn: "warn",
   Error: "error",
   Fatal: "fatal",
   None: "none"
@@ -34,22 +34,22 @@ const LEVELS: Record<string, string> = {
  * annotation can never overwrite them.
  */
 export const jsonLogger = (settings: LoggingSettings, write: (line: string) => void): Logger.Logger<unknown, void> =>
-  Logger.make(({ annotations, cause, date, logLevel, message }) => {
+  Logger.make(({ cause, date, fiber, logLevel, message }) => {
     const parts = Array.isArray(message) ? message : [message]
     const [first, ...rest] = parts
     const record: Record<string, unknown> = {
       time: date.toISOString(),
-      level: LEVELS[logLevel._tag] ?? logLevel.label,
+      level: LEVELS[logLevel] ?? logLevel.toLowerCase(),
       event: Predicate.isString(first) ? first : "log",
       agent: settings.agent,
       project: settings.project
     }
-    for (const [key, value] of HashMap.toEntries(annotations)) {
+    for (const [key, value] of Object.entries(fiber.getRef(References.CurrentLogAnnotations))) {
       if (!(key in record)) record[key] = plain(value)
     }
     const detail = Predicate.isString(first) ? rest : parts
     if (detail.length > 0) record.detail = detail
-    if (!Cause.isEmpty(cause)) record.cause = Cause.pretty(cause, { renderErrorCause: true })
+    if (cause.reasons.length > 0) record.cause = Cause.pretty(cause)
     let line: string
     try {
       line = JSON.stringify(record, (_key, value) => plain(value))
@@ -150,7 +150,7 @@ const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
     }
     // A finalizer: waitAtMost keeps the bound working in an uninterruptible region.
     const close = Effect.asVoid(waitAtMost(
-      Effect.async<void>((resume) => {
+      Effect.callback<void>((resume) => {
         const s = stream
         if (s === undefined) return resume(Effect.void)
         s.end(() => resume(Effect.void))
@@ -165,7 +165,7 @@ const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
  * file is flushed and closed, so PID 1 loses no line on its way out.
  */
 export const LoggingLive = (settings: LoggingSettings): Layer.Layer<never> =>
-  Layer.unwrapScoped(
+  Layer.unwrap(
     Effect.gen(function*() {
       const sink = yield* Effect.acquireRelease(openFileSink(settings), (s) => s.close)
       const write = settings.logStderr
@@ -175,8 +175,8 @@ export const LoggingLive = (settings: LoggingSettings): Layer.Layer<never> =>
         }
         : sink.write
       return Layer.merge(
-        Logger.replace(Logger.defaultLogger, jsonLogger(settings, write)),
-        Logger.minimumLogLevel(settings.logLevel)
+        Logger.layer([jsonLogger(settings, write)]),
+        Layer.succeed(References.MinimumLogLevel, settings.logLevel)
       )
     })
   )
@@ -184,6 +184,6 @@ export const LoggingLive = (settings: LoggingSettings): Layer.Layer<never> =>
 /** For tests and embedding: the JSON logger writing to a function instead of a file. */
 export const LoggingTo = (settings: LoggingSettings, write: (line: string) => void): Layer.Layer<never> =>
   Layer.merge(
-    Logger.replace(Logger.defaultLogger, jsonLogger(settings, write)),
-    Logger.minimumLogLevel(settings.logLevel)
+    Logger.layer([jsonLogger(settings, write)]),
+    Layer.succeed(References.MinimumLogLevel, settings.logLevel)
   )

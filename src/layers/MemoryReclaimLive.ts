@@ -37,7 +37,7 @@ export const reclaimNow = (collect: () => void): Effect.Effect<void> =>
       heap_used_after_mib: Math.round(after.heapUsed / MIB),
       malloc_trimmed: trimmed
     })
-  }).pipe(Effect.catchAllDefect((defect) => Log.warn("memory_reclaim_failed", { error: String(defect) })))
+  }).pipe(Effect.catchDefect((defect) => Log.warn("memory_reclaim_failed", { error: String(defect) })))
 
 /**
  * When Sessions never stop ending (a CP reconnecting in a loop, the soak), the reclaim still runs at
@@ -53,20 +53,18 @@ export const makeMemoryReclaim = (reclaim: Effect.Effect<void>) =>
   Effect.gen(function*() {
     const pending = yield* FiberHandle.make<void, never>()
     const last = yield* Ref.make(yield* Clock.currentTimeMillis)
-    const reclaimed = Effect.zipRight(reclaim, Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(last, now)))
+    const reclaimed = Effect.andThen(reclaim, Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(last, now)))
     const overdue = Effect.zipWith(Clock.currentTimeMillis, Ref.get(last), (now, at) =>
       now - at >= Duration.toMillis(RECLAIM_EVERY))
     return MemoryReclaim.of({
-      settled: Effect.if(overdue, {
-        onTrue: () =>
-          Effect.zipRight(FiberHandle.clear(pending), reclaimed),
-        onFalse: () =>
-          Effect.asVoid(FiberHandle.run(pending, Effect.delay(reclaimed, RECLAIM_QUIET)))
-      })
+      settled: Effect.flatMap(overdue, (isOverdue) =>
+        isOverdue
+          ? Effect.andThen(FiberHandle.clear(pending), reclaimed)
+          : Effect.asVoid(FiberHandle.run(pending, Effect.delay(reclaimed, RECLAIM_QUIET))))
     })
   })
 
-export const MemoryReclaimLive: Layer.Layer<MemoryReclaim> = Layer.scoped(
+export const MemoryReclaimLive: Layer.Layer<MemoryReclaim> = Layer.effect(
   MemoryReclaim,
   Effect.flatMap(Effect.sync(fullGc), (collect) => makeMemoryReclaim(reclaimNow(collect)))
 )

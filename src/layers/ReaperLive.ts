@@ -85,14 +85,14 @@ const signalNamespace = (signal: NodeJS.Signals) =>
  * acquires the Listener (finalizers run in reverse), or by calling `drain` after the listener's
  * scope closed.
  */
-export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.scoped(
+export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.effect(
   Reaper,
   Effect.gen(function*() {
     const registry = yield* ProcessRegistry
     if (process.pid !== 1) {
       yield* Effect.try(() => addon.setChildSubreaper()).pipe(
-        Effect.zipRight(Log.info("reaper_subreaper_registered", { pid: process.pid })),
-        Effect.catchAll((e) => Log.warn("reaper_subreaper_failed", { error: e.error }))
+        Effect.andThen(Log.info("reaper_subreaper_registered", { pid: process.pid })),
+        Effect.catch((e) => Log.warn("reaper_subreaper_failed", { error: e.cause }))
       )
     }
 
@@ -107,11 +107,11 @@ export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.sco
     /** Whether the round was blocked; a failure is logged and counts as blocked, so it is retried soon. */
     const guardedRound = round.pipe(
       Effect.map((r) => r.blocked),
-      Effect.catchAllCause((cause) => Effect.as(Log.error("reaper_round_failed", { cause }), true))
+      Effect.catchCause((cause) => Effect.as(Log.error("reaper_round_failed", { cause }), true))
     )
     const kicks = yield* Queue.sliding<void>(1)
     const kick = Queue.offer(kicks, undefined)
-    yield* listenScoped("SIGCHLD", () => void Queue.unsafeOffer(kicks, undefined))
+    yield* listenScoped("SIGCHLD", () => void Queue.offerUnsafe(kicks, undefined))
     // The safety tick is a kick of its own: racing a fresh timer against every SIGCHLD cost more than
     // the reaping did (5,000 orphans, bench/orphans.ts).
     yield* Effect.forkScoped(Effect.forever(Effect.delay(kick, SAFETY_TICK)))
@@ -119,15 +119,15 @@ export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.sco
     const roundUntilClear: Effect.Effect<void> = Effect.flatMap(
       guardedRound,
       (blocked) =>
-        blocked ? Effect.zipRight(Effect.sleep(BLOCKED_RETRY), Effect.suspend(() => roundUntilClear)) : Effect.void
+        blocked ? Effect.andThen(Effect.sleep(BLOCKED_RETRY), Effect.suspend(() => roundUntilClear)) : Effect.void
     )
-    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(roundUntilClear, Queue.take(kicks))))
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(roundUntilClear, Queue.take(kicks))))
 
     /** Reaps what is ready, then lists the descendants still there (owned pids aside). */
-    const sweep = Effect.zipRight(
+    const sweep = Effect.andThen(
       round,
       Effect.try(() => descendantsOf(process.pid, readProcTable()).filter((p) => !registry.owns(p.pid))).pipe(
-        Effect.catchAll((e) => Effect.as(Log.warn("orphan_scan_failed", { error: e.error }), []))
+        Effect.catch((e) => Effect.as(Log.warn("orphan_scan_failed", { error: e.cause }), []))
       )
     )
     const living = (entries: ReadonlyArray<ProcEntry>) => entries.filter((p) => p.state !== "Z")
@@ -139,7 +139,7 @@ export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.sco
         (left) =>
           left.length === 0
             ? Effect.succeed(left)
-            : Effect.zipRight(Effect.sleep(DRAIN_POLL), Effect.suspend(() => poll))
+            : Effect.andThen(Effect.sleep(DRAIN_POLL), Effect.suspend(() => poll))
       )
       return poll.pipe(
         Effect.timeoutOption(bound),

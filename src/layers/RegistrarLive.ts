@@ -1,4 +1,4 @@
-import { Effect, Either, Fiber, Layer, Option, Ref } from "effect"
+import { Effect, Fiber, Layer, Option, Ref, Result, Semaphore } from "effect"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
 import { BootstrapStore } from "../services/BootstrapStore.js"
@@ -27,7 +27,7 @@ export const makeRegistrar = Effect.gen(function*() {
   const material = yield* BootstrapStore
   const config = yield* DaemonConfig
   const scope = yield* Effect.scope
-  const lock = yield* Effect.makeSemaphore(1)
+  const lock = yield* Semaphore.make(1)
   const settled = yield* Ref.make(Option.none<RegisterOutcome>())
 
   const attempt = (consumed: Ref.Ref<boolean>): Effect.Effect<RegisterOutcome> =>
@@ -42,16 +42,17 @@ export const makeRegistrar = Effect.gen(function*() {
       const addr = config.cpAgentAddr.value
 
       const token = yield* hydra.exchange(material.assertion).pipe(
-        Effect.tapBoth({ onFailure: (e) => Ref.set(consumed, e.consumed), onSuccess: () => Ref.set(consumed, true) }),
-        Effect.either
+        Effect.tapError((e) => Ref.set(consumed, e.consumed)),
+        Effect.tap(() => Ref.set(consumed, true)),
+        Effect.result
       )
-      if (Either.isLeft(token)) return failed(`hydra token exchange: ${token.left.message}`)
+      if (Result.isFailure(token)) return failed(`hydra token exchange: ${token.failure.message}`)
 
       yield* Log.info("register_dial", { addr: formatHostPort(addr) })
       const request = { agentName: config.agent, project: config.project }
-      const rpc = yield* Effect.either(registerWithCp(material, addr, request, token.right))
-      if (Either.isLeft(rpc)) {
-        const { code, detail, stage } = rpc.left
+      const rpc = yield* Effect.result(registerWithCp(material, addr, request, token.success))
+      if (Result.isFailure(rpc)) {
+        const { code, detail, stage } = rpc.failure
         yield* Log.warn("register_rpc_failed", { code, stage, detail })
         return failed(`${STEP_PREFIX[stage]}: ${code}: ${detail}`)
       }
@@ -73,7 +74,7 @@ export const makeRegistrar = Effect.gen(function*() {
       return done.value
     }
     const consumed = yield* Ref.make(false)
-    const outcome = yield* attempt(consumed).pipe(Effect.catchAllDefect(panicked))
+    const outcome = yield* attempt(consumed).pipe(Effect.catchDefect(panicked))
     if (yield* Ref.get(consumed)) yield* Ref.set(settled, Option.some(outcome))
     else yield* Log.warn("register_assertion_unconsumed", { error: outcome.error })
     return outcome
@@ -82,7 +83,7 @@ export const makeRegistrar = Effect.gen(function*() {
   return { register: Effect.flatMap(Effect.forkIn(serialised, scope), Fiber.join) }
 })
 
-export const RegistrarLive: Layer.Layer<Registrar, never, Hydra | BootstrapStore | DaemonConfig> = Layer.scoped(
+export const RegistrarLive: Layer.Layer<Registrar, never, Hydra | BootstrapStore | DaemonConfig> = Layer.effect(
   Registrar,
   makeRegistrar
 )

@@ -25,7 +25,7 @@ type Call = ServerDuplexStream<InboundFrame, Response>
 /** The call as the Session's sender writes to it: grpc-js calls back once a reply was written. */
 const streamOf = (call: Call): ReplyStream => ({
   write: (response, written) => call.write(response, written),
-  drained: Effect.async<void>((resume) => {
+  drained: Effect.callback<void>((resume) => {
     const onDrain = () => resume(Effect.void)
     call.once("drain", onDrain)
     return Effect.sync(() => void call.off("drain", onDrain))
@@ -70,7 +70,7 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
     const serve = (call: Call, peer: PeerInfo) =>
       Effect.gen(function*() {
         const peerCancelled = yield* Deferred.make<void>()
-        call.on("cancelled", () => Deferred.unsafeDone(peerCancelled, Exit.void))
+        call.on("cancelled", () => Deferred.doneUnsafe(peerCancelled, Exit.void))
         // grpc-js may emit 'error' on a broken stream; the receiver sees it, this keeps it from throwing.
         call.on("error", () => undefined)
         const outbound = yield* makeOutbound(streamOf(call), afterWrite)
@@ -122,20 +122,20 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
         // destroyOnReturn false: the default iterator destroys the duplex at EOF, before our replies and status.
         const commands = call.iterator({ destroyOnReturn: false }) as AsyncIterable<InboundFrame>
         const received = yield* forEachAsync(commands, dispatch).pipe(
-          Effect.either,
+          Effect.result,
           Effect.raceFirst(Effect.as(Deferred.await(peerCancelled), "cancelled" as const))
         )
         if (received === "cancelled") {
           yield* Log.info("session_cancelled", { peer_cn: peer.cn })
-        } else if (received._tag === "Right") {
+        } else if (received._tag === "Success") {
           yield* Log.info("session_eof", { peer_cn: peer.cn })
         } else if (yield* Deferred.isDone(peerCancelled)) {
-          yield* Log.info("session_recv_teardown", { error: reason(received.left) })
+          yield* Log.info("session_recv_teardown", { error: reason(received.failure) })
         } else {
-          yield* Log.error("session_recv_failed", { error: reason(received.left) })
+          yield* Log.error("session_recv_failed", { error: reason(received.failure) })
         }
         yield* stop
-        if (received !== "cancelled" && received._tag === "Right") call.end()
+        if (received !== "cancelled" && received._tag === "Success") call.end()
       }).pipe(Effect.scoped)
 
     return SessionHandler.of({
@@ -148,7 +148,7 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
             remote_address: peer.remoteAddress
           })
           yield* serve(call, peer).pipe(
-            Effect.catchAllDefect((defect) => Log.error("session_failed", { peer_cn: peer.cn, error: reason(defect) })),
+            Effect.catchDefect((defect) => Log.error("session_failed", { peer_cn: peer.cn, error: reason(defect) })),
             Effect.ensuring(
               Effect.gen(function*() {
                 yield* muteProgress

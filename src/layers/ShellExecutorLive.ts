@@ -29,7 +29,7 @@ const ENDED_IDS_KEPT = 1024
  * worker lives in the Session's scope, so closing it kills and reaps whatever still runs.
  * print_output echoes through the ProgressReporter when the daemon has one.
  */
-export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistry> = Layer.scoped(
+export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistry> = Layer.effect(
   ShellExecutor,
   Effect.gen(function*() {
     const registry = yield* ProcessRegistry
@@ -90,9 +90,9 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
                 final_exit_code: finalExitCode,
                 mirrored_exit_code: mirroredExitCode(finalExitCode)
               }).pipe(
-                Effect.zipRight(Effect.forkIn(
+                Effect.andThen(Effect.forkIn(
                   sink.exitOnNonZero(commandId, finalExitCode).pipe(
-                    Effect.catchAllDefect((defect) =>
+                    Effect.catchDefect((defect) =>
                       Log.error("command_exit_on_non_zero_failed", { command_id: commandId, error: errorText(defect) })
                     )
                   ),
@@ -102,10 +102,10 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
               )
             // runCommand answers its own crashes; this catches one in the answering itself.
             const worker = runCommand({ command, running, sink, registry, reporter, finish, requestExit }).pipe(
-              Effect.catchAllDefect((defect) =>
+              Effect.catchDefect((defect) =>
                 Log.error("shell_worker_crashed", { command_id: commandId, error: errorText(defect) }).pipe(
-                  Effect.zipRight(finish(Reply.crashed(commandId, defect))),
-                  Effect.catchAllDefect(() => Effect.void)
+                  Effect.andThen(finish(Reply.crashed(commandId, defect))),
+                  Effect.catchDefect(() => Effect.void)
                 )
               )
             )

@@ -1,4 +1,4 @@
-import { Deferred, Effect, Layer, Runtime } from "effect"
+import { Deferred, Effect, Layer } from "effect"
 import * as Log from "../domain/log.js"
 import { SHUTDOWN_SIGNALS } from "../domain/signals.js"
 import { earlyShutdownSignal } from "../platform/bootGuard.js"
@@ -10,11 +10,11 @@ import { ShutdownSignal } from "../services/ShutdownSignal.js"
  * killable at all: the kernel drops a signal sent to a namespace's init that has no handler. A signal
  * that arrived during boot, before this layer existed, was kept by the boot guard and counts here.
  */
-export const ShutdownSignalLive: Layer.Layer<ShutdownSignal> = Layer.scoped(
+export const ShutdownSignalLive: Layer.Layer<ShutdownSignal> = Layer.effect(
   ShutdownSignal,
   Effect.gen(function*() {
     const first = yield* Deferred.make<NodeJS.Signals>()
-    const run = Runtime.runFork(yield* Effect.runtime<never>())
+    const run = Effect.runForkWith(yield* Effect.context<never>())
     const onSignal = (signal: NodeJS.Signals) =>
       run(
         Effect.flatMap(Deferred.succeed(first, signal), (isFirst) =>

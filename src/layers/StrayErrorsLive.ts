@@ -1,4 +1,4 @@
-import { Effect, Layer, Runtime } from "effect"
+import { Effect, Layer } from "effect"
 import * as Log from "../domain/log.js"
 
 /**
@@ -6,9 +6,9 @@ import * as Log from "../domain/log.js"
  * (`unhandled_rejection`, `uncaught_exception`) instead of killing PID 1; the daemon goes on.
  * bin.ts keeps a stderr-only fallback for the moments before and after.
  */
-export const StrayErrorsLive: Layer.Layer<never> = Layer.scopedDiscard(
+export const StrayErrorsLive: Layer.Layer<never> = Layer.effectDiscard(
   Effect.gen(function*() {
-    const run = Runtime.runFork(yield* Effect.runtime<never>())
+    const run = Effect.runForkWith(yield* Effect.context<never>())
     const report = (event: string) => (reason: unknown) =>
       run(Log.error(event, { error: reason instanceof Error ? reason.stack ?? reason.message : String(reason) }))
     const onRejection = report("unhandled_rejection")

@@ -1,4 +1,4 @@
-import { Deferred, Duration, Effect, Either, Layer, Option, Runtime } from "effect"
+import { Deferred, Duration, Effect, Layer, Option, Result, Semaphore } from "effect"
 import { childEnvironment } from "../domain/childEnv.js"
 import { bashExitCode } from "../domain/exitCodes.js"
 import * as Log from "../domain/log.js"
@@ -60,7 +60,7 @@ export const SupervisorLive: Layer.Layer<
   Supervisor,
   UserResolveError,
   DaemonConfig | UserResolver | ProcessRegistry | AgentState
-> = Layer.scoped(
+> = Layer.effect(
   Supervisor,
   Effect.gen(function*() {
     const config = yield* DaemonConfig
@@ -68,15 +68,15 @@ export const SupervisorLive: Layer.Layer<
     const agentState = yield* AgentState
     const user = yield* (yield* UserResolver).resolve(config.user)
     const layerScope = yield* Effect.scope
-    const run = Runtime.runFork(yield* Effect.runtime<never>())
-    const lock = yield* Effect.makeSemaphore(1)
+    const run = Effect.runForkWith(yield* Effect.context<never>())
+    const lock = yield* Semaphore.make(1)
     /** Held while AgentReady answers; the exit's wake-up waits for it. */
-    const answeringLock = yield* Effect.makeSemaphore(1)
+    const answeringLock = yield* Semaphore.make(1)
     const exited = yield* Deferred.make<number>()
     yield* removeStaleReadyFile(config.readyFile)
 
     yield* Effect.try(() => addon.ignoreTtyStops()).pipe(
-      Effect.catchAll((e) => Log.warn("tty_stop_signals_not_ignored", { error: e.error }))
+      Effect.catch((e) => Log.warn("tty_stop_signals_not_ignored", { error: e.cause }))
     )
 
     // Read synchronously by the signal listeners, so plain variables rather than Refs.
@@ -95,7 +95,7 @@ export const SupervisorLive: Layer.Layer<
       // Sent by the listener itself, not by a forked fiber: the group gets it a scheduler hop sooner
       // (bench/signals.ts); only the log lines wait for a fiber.
       const error = killGroup(pgid, signal)
-      run(Effect.zipRight(groupFailed(pgid, signal, error), Log.debug("signal_forwarded", { signal, pgid })))
+      run(Effect.andThen(groupFailed(pgid, signal, error), Log.debug("signal_forwarded", { signal, pgid })))
     }
 
     const forward = (signal: NodeJS.Signals) => {
@@ -131,7 +131,7 @@ export const SupervisorLive: Layer.Layer<
 
     yield* Effect.addFinalizer(() =>
       main !== undefined && running
-        ? Effect.zipRight(
+        ? Effect.andThen(
           Log.warn("spawn_main_killed_on_release", { pid: main.pid }),
           signalGroup(main.pid, "SIGKILL")
         )
@@ -143,10 +143,10 @@ export const SupervisorLive: Layer.Layer<
         // clawkerd's own working directory: the image's WORKDIR (or `docker run -w`), as any init passes on.
         const cwd = process.cwd()
         const env = envForUser(childEnvironment(process.env), user)
-        const plan = yield* Either.mapLeft(
+        const plan = yield* Effect.fromResult(Result.mapError(
           planUserCmd(config.userCmd, defaultCmd, (program) => lookupProgram(program, process.env.PATH, cwd)),
           (message) => new SpawnError({ message })
-        )
+        ))
         if (plan.routedBecause !== undefined) {
           yield* Log.warn("spawn_argv_routed_to_default_cmd", {
             argv: config.userCmd,
@@ -220,7 +220,7 @@ export const SupervisorLive: Layer.Layer<
     return {
       spawn,
       spawned: Effect.sync(() => main !== undefined),
-      spawnFailure: Effect.sync(() => Option.fromNullable(failed?.message)),
+      spawnFailure: Effect.sync(() => Option.fromNullishOr(failed?.message)),
       answering: answeringLock.withPermits(1),
       exited: Deferred.await(exited),
       stop

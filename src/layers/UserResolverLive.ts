@@ -1,4 +1,4 @@
-import { Effect, Either, Layer } from "effect"
+import { Effect, Layer, Result } from "effect"
 import * as fs from "node:fs/promises"
 import { parseGroup, parsePasswd, resolveUserSpec } from "../domain/passwd.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
@@ -23,8 +23,9 @@ export const UserResolverLive: Layer.Layer<UserResolver, never, DaemonConfig> = 
       Effect.gen(function*() {
         const passwd = parsePasswd(yield* readFile(spec, "passwd", config.passwdFile))
         const groups = parseGroup(yield* readFile(spec, "group", config.groupFile))
-        return yield* Either.mapLeft(resolveUserSpec(spec, passwd, groups), (problem) =>
-          new UserResolveError({ spec, problem }))
+        return yield* Effect.fromResult(
+          Result.mapError(resolveUserSpec(spec, passwd, groups), (problem) => new UserResolveError({ spec, problem }))
+        )
       })
   }))
 )

@@ -85,7 +85,7 @@ export const registerWithCp = (
         code: codeName(error.code),
         detail: detailOf(error)
       })
-    yield* Effect.async<void, CpRegisterError>((resume) => {
+    yield* Effect.callback<void, CpRegisterError>((resume) => {
       const call = client.register(
         request,
         metadata,
@@ -94,14 +94,16 @@ export const registerWithCp = (
       )
       return Effect.sync(() => call.cancel())
     }).pipe(
-      Effect.timeoutFail({
+      Effect.timeoutOrElse({
         duration: REGISTER_DEADLINE,
-        onTimeout: () =>
-          new CpRegisterError({
-            stage: connected() ? "rpc" : "dial",
-            code: "DEADLINE_EXCEEDED",
-            detail: `no answer from ${address} within ${Duration.format(REGISTER_DEADLINE)}`
-          })
+        orElse: () =>
+          Effect.fail(
+            new CpRegisterError({
+              stage: connected() ? "rpc" : "dial",
+              code: "DEADLINE_EXCEEDED",
+              detail: `no answer from ${address} within ${Duration.format(REGISTER_DEADLINE)}`
+            })
+          )
       })
     )
   }))

@@ -1,5 +1,5 @@
 import type { Layer } from "effect"
-import { Effect, LogLevel, Option } from "effect"
+import { Effect, Option } from "effect"
 import { EXIT_CONFIG, EXIT_TRANSIENT, withFailure } from "../domain/exitCodes.js"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
@@ -83,7 +83,7 @@ const serve = Effect.gen(function*() {
   const wakeUps: Array<Effect.Effect<WakeUp>> = [
     Effect.map(shutdown.received, (signal) => ({ _tag: "signal", signal })),
     Effect.map(supervisor.exited, (code) => ({ _tag: "child", code })),
-    Effect.catchAll(listener.fatal, (e) => Effect.succeed({ _tag: "fatal", message: e.message })),
+    Effect.catch(listener.fatal, (e) => Effect.succeed({ _tag: "fatal", message: e.message })),
     Effect.map(exitRequest.requested, (code) => ({ _tag: "requested", code }))
   ]
   const wake = yield* Effect.raceAll(wakeUps)
@@ -131,7 +131,7 @@ const daemon = (userCmd: ReadonlyArray<string>) =>
     yield* Log.info("boot", { pid: process.pid, version: packageVersion(), user_cmd: userCmd })
     // Before any child can exist: inherited fds close-on-exec, not dumpable, no core file (see execShim.ts).
     yield* Effect.try(hardenSelf).pipe(
-      Effect.catchAll((e) => Log.error("process_hardening_failed", { error: String(e.error) }))
+      Effect.catch((e) => Log.error("process_hardening_failed", { error: String(e.cause) }))
     )
     return yield* serve.pipe(Effect.provide(DaemonLayer(userCmd)))
   }).pipe(
@@ -152,7 +152,7 @@ const stderrLogging = (): Layer.Layer<never> =>
       agent: process.env.CLAWKER_AGENT ?? "",
       project: process.env.CLAWKER_PROJECT ?? "",
       logDir: "/",
-      logLevel: LogLevel.Info,
+      logLevel: "Info",
       logStderr: true
     } satisfies LoggingSettings,
     (line) => process.stderr.write(line)
@@ -162,15 +162,15 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
   Effect.gen(function*() {
     // First, before anything can write to a terminal whose foreground the user CMD will own.
     addon.ignoreTtyStops()
-    const settings = yield* Effect.either(loadLoggingSettings)
-    if (settings._tag === "Left") {
+    const settings = yield* Effect.result(loadLoggingSettings)
+    if (settings._tag === "Failure") {
       // Every mistake at once, not only the logging settings' ones.
-      const everything = yield* Effect.either(loadDaemonConfig(argv))
-      const message = everything._tag === "Left" ? everything.left.message : settings.left.message
+      const everything = yield* Effect.result(loadDaemonConfig(argv))
+      const message = everything._tag === "Failure" ? everything.failure.message : settings.failure.message
       return yield* reportBootFailure(message, EXIT_CONFIG).pipe(Effect.provide(stderrLogging()))
     }
     return yield* daemon(argv).pipe(
       Effect.provide(StrayErrorsLive),
-      Effect.provide(LoggingLive(settings.right))
+      Effect.provide(LoggingLive(settings.success))
     )
   })

@@ -13,4 +13,4 @@ export interface AgentStateShape {
   readonly markCmdRunning: Effect.Effect<void>
 }
 
-export class AgentState extends Context.Tag("clawkerd/AgentState")<AgentState, AgentStateShape>() {}
+export class AgentState extends Context.Service<AgentState, AgentStateShape>()("clawkerd/AgentState") {}

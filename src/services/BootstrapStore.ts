@@ -18,7 +18,7 @@ export interface BootstrapMaterial {
   readonly assertionClaims: JWTPayload
 }
 
-export class BootstrapStore extends Context.Tag("clawkerd/BootstrapStore")<BootstrapStore, BootstrapMaterial>() {}
+export class BootstrapStore extends Context.Service<BootstrapStore, BootstrapMaterial>()("clawkerd/BootstrapStore") {}
 
 /** A bootstrap file is missing, unreadable or invalid; names the file and what was expected. */
 export class BootstrapError extends Data.TaggedError("BootstrapError")<{

@@ -31,7 +31,7 @@ export interface DaemonConfigShape extends LoggingSettings {
   readonly userCmd: ReadonlyArray<string>
 }
 
-export class DaemonConfig extends Context.Tag("clawkerd/DaemonConfig")<DaemonConfig, DaemonConfigShape>() {}
+export class DaemonConfig extends Context.Service<DaemonConfig, DaemonConfigShape>()("clawkerd/DaemonConfig") {}
 
 /** An environment variable that is missing or malformed, and any others found in the same read. */
 export class DaemonConfigError extends Data.TaggedError("DaemonConfigError")<{

@@ -10,4 +10,4 @@ export interface ExitRequestShape {
   readonly requested: Effect.Effect<number>
 }
 
-export class ExitRequest extends Context.Tag("clawkerd/ExitRequest")<ExitRequest, ExitRequestShape>() {}
+export class ExitRequest extends Context.Service<ExitRequest, ExitRequestShape>()("clawkerd/ExitRequest") {}

@@ -25,4 +25,4 @@ export interface HydraShape {
   readonly exchange: (assertion: Redacted.Redacted<string>) => Effect.Effect<Redacted.Redacted<string>, HydraError>
 }
 
-export class Hydra extends Context.Tag("clawkerd/Hydra")<Hydra, HydraShape>() {}
+export class Hydra extends Context.Service<Hydra, HydraShape>()("clawkerd/Hydra") {}

@@ -18,4 +18,4 @@ export interface ListenerShape {
   readonly fatal: Effect.Effect<never, ListenerFatal>
 }
 
-export class Listener extends Context.Tag("clawkerd/Listener")<Listener, ListenerShape>() {}
+export class Listener extends Context.Service<Listener, ListenerShape>()("clawkerd/Listener") {}

@@ -11,4 +11,4 @@ export interface MemoryReclaimShape {
   readonly settled: Effect.Effect<void>
 }
 
-export class MemoryReclaim extends Context.Tag("clawkerd/MemoryReclaim")<MemoryReclaim, MemoryReclaimShape>() {}
+export class MemoryReclaim extends Context.Service<MemoryReclaim, MemoryReclaimShape>()("clawkerd/MemoryReclaim") {}

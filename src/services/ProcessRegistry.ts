@@ -15,4 +15,6 @@ export interface ProcessRegistryShape {
   readonly size: Effect.Effect<number>
 }
 
-export class ProcessRegistry extends Context.Tag("clawkerd/ProcessRegistry")<ProcessRegistry, ProcessRegistryShape>() {}
+export class ProcessRegistry
+  extends Context.Service<ProcessRegistry, ProcessRegistryShape>()("clawkerd/ProcessRegistry")
+{}

@@ -18,7 +18,6 @@ export interface ProgressReporterShape {
   readonly mute: Effect.Effect<void>
 }
 
-export class ProgressReporter extends Context.Tag("clawkerd/ProgressReporter")<
-  ProgressReporter,
-  ProgressReporterShape
->() {}
+export class ProgressReporter
+  extends Context.Service<ProgressReporter, ProgressReporterShape>()("clawkerd/ProgressReporter")
+{}

@@ -22,4 +22,4 @@ export interface ReaperShape {
   readonly lastDrain: Effect.Effect<Option.Option<DrainReport>>
 }
 
-export class Reaper extends Context.Tag("clawkerd/Reaper")<Reaper, ReaperShape>() {}
+export class Reaper extends Context.Service<Reaper, ReaperShape>()("clawkerd/Reaper") {}

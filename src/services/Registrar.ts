@@ -12,4 +12,4 @@ export interface RegistrarShape {
   readonly register: Effect.Effect<RegisterOutcome>
 }
 
-export class Registrar extends Context.Tag("clawkerd/Registrar")<Registrar, RegistrarShape>() {}
+export class Registrar extends Context.Service<Registrar, RegistrarShape>()("clawkerd/Registrar") {}

@@ -17,4 +17,4 @@ export interface SessionHandlerShape {
   readonly handle: (call: ServerDuplexStream<InboundFrame, Response>, peer: PeerInfo) => Effect.Effect<void>
 }
 
-export class SessionHandler extends Context.Tag("clawkerd/SessionHandler")<SessionHandler, SessionHandlerShape>() {}
+export class SessionHandler extends Context.Service<SessionHandler, SessionHandlerShape>()("clawkerd/SessionHandler") {}

@@ -36,4 +36,4 @@ export interface ShellExecutorShape {
   readonly session: (sink: ResponseSink) => Effect.Effect<ShellSession, never, Scope.Scope>
 }
 
-export class ShellExecutor extends Context.Tag("clawkerd/ShellExecutor")<ShellExecutor, ShellExecutorShape>() {}
+export class ShellExecutor extends Context.Service<ShellExecutor, ShellExecutorShape>()("clawkerd/ShellExecutor") {}

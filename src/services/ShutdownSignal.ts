@@ -10,4 +10,4 @@ export interface ShutdownSignalShape {
   readonly received: Effect.Effect<NodeJS.Signals>
 }
 
-export class ShutdownSignal extends Context.Tag("clawkerd/ShutdownSignal")<ShutdownSignal, ShutdownSignalShape>() {}
+export class ShutdownSignal extends Context.Service<ShutdownSignal, ShutdownSignalShape>()("clawkerd/ShutdownSignal") {}

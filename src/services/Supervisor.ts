@@ -26,4 +26,4 @@ export interface SupervisorShape {
   readonly stop: (grace: Duration.Duration) => Effect.Effect<Option.Option<number>>
 }
 
-export class Supervisor extends Context.Tag("clawkerd/Supervisor")<Supervisor, SupervisorShape>() {}
+export class Supervisor extends Context.Service<Supervisor, SupervisorShape>()("clawkerd/Supervisor") {}

@@ -30,4 +30,4 @@ export interface UserResolverShape {
   readonly resolve: (spec: string) => Effect.Effect<TargetUser, UserResolveError>
 }
 
-export class UserResolver extends Context.Tag("clawkerd/UserResolver")<UserResolver, UserResolverShape>() {}
+export class UserResolver extends Context.Service<UserResolver, UserResolverShape>()("clawkerd/UserResolver") {}

@@ -1,5 +1,7 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Layer, Redacted, TestClock } from "effect"
+import { Effect, Fiber, Layer, Redacted, Result } from "effect"
+import { TestClock } from "effect/testing"
 import type { OAuthServerOptions } from "../../src/devkit/oauthServer.js"
 import { startOAuthServer } from "../../src/devkit/oauthServer.js"
 import { mintAuthority, mintLeaf } from "../../src/devkit/pki.js"
@@ -22,7 +24,7 @@ const hydraLayer = (rig: Rig, hydraUrl: string) =>
     Layer.provideMerge(
       Layer.merge(
         configFrom({ CLAWKER_CP_HYDRA_URL: hydraUrl }),
-        BootstrapStoreFromDir(rig.bootstrapDir).pipe(Layer.orDie)
+        BootstrapStoreFromDir(rig.bootstrapDir).pipe(Layer.provide(NodeFileSystem.layer), Layer.orDie)
       )
     )
   )
@@ -33,7 +35,7 @@ const exchange = (rig: Rig, hydraUrl = rig.oauth.url) => {
   return Effect.gen(function*() {
     const hydra = yield* Hydra
     const { assertion } = yield* BootstrapStore
-    return yield* Effect.either(hydra.exchange(assertion))
+    return yield* Effect.result(hydra.exchange(assertion))
   }).pipe(
     Effect.provide(hydraLayer(rig, hydraUrl)),
     Effect.provide(logs.layer),
@@ -41,7 +43,8 @@ const exchange = (rig: Rig, hydraUrl = rig.oauth.url) => {
   )
 }
 
-const failureOf = <A, E>(result: Either.Either<A, E>): E | undefined => Either.isLeft(result) ? result.left : undefined
+const failureOf = <A, E>(result: Result.Result<A, E>): E | undefined =>
+  Result.isFailure(result) ? result.failure : undefined
 
 const otherServer = (options: Omit<OAuthServerOptions, "clientJwk">, rig: Rig) =>
   Effect.acquireRelease(
@@ -50,12 +53,12 @@ const otherServer = (options: Omit<OAuthServerOptions, "clientJwk">, rig: Rig) =
   )
 
 describe("Hydra token exchange", () => {
-  it.scoped("sends exactly the spec's request and returns the issued token, redacted", () =>
+  it.effect("sends exactly the spec's request and returns the issued token, redacted", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       // A trailing slash on the base URL is trimmed before /oauth2/token is appended.
       const { logs, result } = yield* exchange(rig, `${rig.oauth.url}/`)
-      const token = Either.getOrThrow(result)
+      const token = Result.getOrThrow(result)
       expect(String(token)).not.toContain(rig.oauth.issuedTokens[0])
       expect(Redacted.value(token)).toBe(rig.oauth.issuedTokens[0])
       expect(yield* Effect.promise(() => rig.oauth.verifyAccessToken(Redacted.value(token)))).toBe(true)
@@ -80,7 +83,7 @@ describe("Hydra token exchange", () => {
       expect(logs.events("token_acquired")).toEqual([expect.objectContaining({ level: "info", expires_in: 300 })])
     }))
 
-  it.scoped("checks the server as clawker-controlplane whatever host the URL names", () =>
+  it.effect("checks the server as clawker-controlplane whatever host the URL names", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped({ oauth: { host: "localhost" } })
       expect(rig.oauth.url).toMatch(/^https:\/\/localhost:\d+$/)
@@ -103,7 +106,7 @@ describe("Hydra token exchange", () => {
       { fault: { kind: "token_type", tokenType: "mac" }, kind: "bad_token_type", status: 200 }
     ] as const
     for (const c of cases) {
-      it.scoped(`${c.fault.kind} ${"status" in c.fault ? c.fault.status : ""}`, () =>
+      it.effect(`${c.fault.kind} ${"status" in c.fault ? c.fault.status : ""}`, () =>
         Effect.gen(function*() {
           const rig = yield* rigScoped()
           rig.oauth.setFault(c.fault)
@@ -118,14 +121,14 @@ describe("Hydra token exchange", () => {
     }
   })
 
-  it.scoped("a server that never answers: timeout after 10 s of Effect time, not consumed", () =>
+  it.effect("a server that never answers: timeout after 10 s of Effect time, not consumed", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       rig.oauth.setFault({ kind: "hang" })
-      const pending = yield* Effect.fork(exchange(rig))
+      const pending = yield* Effect.forkChild(exchange(rig))
       yield* Effect.promise(() => rig.oauth.waitForRequests(1))
       yield* TestClock.adjust("9999 millis")
-      expect(pending.unsafePoll()).toBeNull()
+      expect(pending.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust("1 millis")
       const { result } = yield* Fiber.join(pending)
       expect(failureOf(result)).toMatchObject({
@@ -140,7 +143,7 @@ describe("Hydra token exchange", () => {
       make: (rig: Rig) => Promise<Omit<OAuthServerOptions, "clientJwk">>,
       reason: RegExp
     ) =>
-      it.scoped(name, () =>
+      it.effect(name, () =>
         Effect.gen(function*() {
           const rig = yield* rigScoped()
           const server = yield* otherServer(yield* Effect.promise(() => make(rig)), rig)
@@ -185,7 +188,7 @@ describe("Hydra token exchange", () => {
     )
   })
 
-  it.scoped("no CLAWKER_CP_HYDRA_URL: not configured, not consumed", () =>
+  it.effect("no CLAWKER_CP_HYDRA_URL: not configured, not consumed", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       const { result } = yield* exchange(rig, "")

@@ -23,7 +23,7 @@ describe("output drain", () => {
         const gate = yield* Deferred.make<void>()
         let handed = 0
         let bytes = 0
-        const drain = yield* Effect.fork(reader.drain((chunk) =>
+        const drain = yield* Effect.forkChild(reader.drain((chunk) =>
           Effect.gen(function*() {
             handed++
             bytes += chunk.length

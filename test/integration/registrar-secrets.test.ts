@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import type { OAuthFault } from "../../src/devkit/oauthServer.js"
 import { Registrar } from "../../src/services/Registrar.js"
 import { captureLogs } from "../support/logs.js"
@@ -48,7 +49,7 @@ const scenarios: ReadonlyArray<Scenario> = [
     fault: { kind: "hang" },
     drive: (rig) =>
       Effect.gen(function*() {
-        const slow = yield* Effect.fork(register)
+        const slow = yield* Effect.forkChild(register)
         yield* Effect.promise(() => rig.oauth.waitForRequests(1))
         yield* TestClock.adjust("10 seconds")
         return [yield* Fiber.join(slow)]
@@ -66,7 +67,7 @@ const forms = (jwt: string): ReadonlyArray<string> => [jwt, jwt.split(".")[2] ??
 
 describe("no secret in any log line or RegisterDone", () => {
   for (const scenario of scenarios) {
-    it.scoped(scenario.name, () =>
+    it.effect(scenario.name, () =>
       Effect.gen(function*() {
         const rig = yield* rigScoped(scenario.rig)
         if (scenario.fault !== undefined) rig.oauth.setFault(scenario.fault)

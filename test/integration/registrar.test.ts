@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import type { AddressInfo } from "node:net"
 import * as tls from "node:tls"
 import { certThumbprint, startAgentService } from "../../src/devkit/agentService.js"
@@ -33,7 +34,7 @@ const withRegistrar = <A, E>(
 const tokenRequests = (rig: Rig) => rig.oauth.requests.filter((r) => r.path === "/oauth2/token")
 
 describe("Registrar: the one-time Register handshake", () => {
-  it.scoped("success: Hydra token, mTLS Register as the agent leaf, Welcome", () =>
+  it.effect("success: Hydra token, mTLS Register as the agent leaf, Welcome", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       const { logs, result } = yield* withRegistrar(rig, register)
@@ -58,7 +59,7 @@ describe("Registrar: the one-time Register handshake", () => {
       expect(logs.events("register_rpc_ok")).toHaveLength(1)
     }))
 
-  it.scoped("the same assertion again: the server refuses the replay; clawkerd replays its outcome without sending", () =>
+  it.effect("the same assertion again: the server refuses the replay; clawkerd replays its outcome without sending", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       const first = yield* withRegistrar(rig, Effect.zip(register, register))
@@ -83,7 +84,7 @@ describe("Registrar: the one-time Register handshake", () => {
       expect(rig.cp.calls).toHaveLength(1)
     }))
 
-  it.scoped("an expired assertion is refused locally: the server sees nothing, and it is not cached", () =>
+  it.effect("an expired assertion is refused locally: the server sees nothing, and it is not cached", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.now())
       const nowSeconds = Math.floor(Date.now() / 1000)
@@ -103,7 +104,7 @@ describe("Registrar: the one-time Register handshake", () => {
       expect(logs.events("register_replay_short_circuit")).toHaveLength(0)
     }))
 
-  it.scoped("OAuth2 server down: not consumed; once it is up the next RegisterRequired succeeds", () =>
+  it.effect("OAuth2 server down: not consumed; once it is up the next RegisterRequired succeeds", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       yield* Effect.promise(() => rig.stopOAuth())
@@ -129,14 +130,14 @@ describe("Registrar: the one-time Register handshake", () => {
       expect(rig.cp.calls).toHaveLength(1)
     }))
 
-  it.scoped("Hydra slower than 10 s (TestClock): timeout, not consumed; the next try succeeds", () =>
+  it.effect("Hydra slower than 10 s (TestClock): timeout, not consumed; the next try succeeds", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       rig.oauth.setFault({ kind: "hang" })
       const { logs, result } = yield* withRegistrar(
         rig,
         Effect.gen(function*() {
-          const slow = yield* Effect.fork(register)
+          const slow = yield* Effect.forkChild(register)
           yield* Effect.promise(() => rig.oauth.waitForRequests(1))
           yield* TestClock.adjust("10 seconds")
           const timedOut = yield* Fiber.join(slow)
@@ -185,7 +186,7 @@ describe("Registrar: the one-time Register handshake", () => {
       }
     ] as const
     for (const c of cases) {
-      it.scoped(c.name, () =>
+      it.effect(c.name, () =>
         Effect.gen(function*() {
           const rig = yield* rigScoped()
           rig.oauth.setFault(c.fault)
@@ -206,7 +207,7 @@ describe("Registrar: the one-time Register handshake", () => {
     }
   })
 
-  it.scoped("token_type \"bearer\" in any case, or empty, is accepted", () =>
+  it.effect("token_type \"bearer\" in any case, or empty, is accepted", () =>
     Effect.gen(function*() {
       for (const tokenType of ["bearer", "BEARER", ""]) {
         const rig = yield* rigScoped()
@@ -216,7 +217,7 @@ describe("Registrar: the one-time Register handshake", () => {
       }
     }))
 
-  it.scoped("CP down: the assertion is spent, so the dial failure is cached", () =>
+  it.effect("CP down: the assertion is spent, so the dial failure is cached", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       yield* Effect.promise(() => rig.cp.close())
@@ -232,7 +233,7 @@ describe("Registrar: the one-time Register handshake", () => {
       expect(logs.events("register_replay_short_circuit")).toHaveLength(1)
     }))
 
-  it.scoped("CP answers PermissionDenied", () =>
+  it.effect("CP answers PermissionDenied", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped({ answer: "permission_denied" })
       const { logs, result } = yield* withRegistrar(rig, Effect.zip(register, register))
@@ -248,7 +249,7 @@ describe("Registrar: the one-time Register handshake", () => {
       ])
     }))
 
-  it.scoped("the CP's certificate must carry the clawker-controlplane name", () =>
+  it.effect("the CP's certificate must carry the clawker-controlplane name", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       const wrongName = yield* Effect.promise(() =>
@@ -266,12 +267,12 @@ describe("Registrar: the one-time Register handshake", () => {
       expect(impostor.calls).toHaveLength(0)
     }))
 
-  it.scoped("a CP listener that cannot do TLS 1.3 is never talked to", () =>
+  it.effect("a CP listener that cannot do TLS 1.3 is never talked to", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       let handshakes = 0
       const legacy = yield* Effect.acquireRelease(
-        Effect.async<tls.Server>((resume) => {
+        Effect.callback<tls.Server>((resume) => {
           const server = tls.createServer({
             cert: rig.deployment.cpServer.certPem,
             key: rig.deployment.cpServer.keyPem,
@@ -286,7 +287,7 @@ describe("Registrar: the one-time Register handshake", () => {
           })
           server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
         }),
-        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+        (server) => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
       )
       const { port } = legacy.address() as AddressInfo
       const { result } = yield* withRegistrar(rig, register, { ...rig.env, CLAWKER_CP_AGENT_ADDR: `127.0.0.1:${port}` })
@@ -295,7 +296,7 @@ describe("Registrar: the one-time Register handshake", () => {
       expect(handshakes).toBe(0)
     }))
 
-  it.scoped("two RegisterRequired at once: one exchange, both get its outcome", () =>
+  it.effect("two RegisterRequired at once: one exchange, both get its outcome", () =>
     Effect.gen(function*() {
       const rig = yield* rigScoped()
       const { logs, result } = yield* withRegistrar(
@@ -310,7 +311,7 @@ describe("Registrar: the one-time Register handshake", () => {
 
   describe("missing environment: ok:false naming the variable, nothing sent, retried next time", () => {
     for (const variable of ["CLAWKER_CP_HYDRA_URL", "CLAWKER_CP_AGENT_ADDR"] as const) {
-      it.scoped(variable, () =>
+      it.effect(variable, () =>
         Effect.gen(function*() {
           const rig = yield* rigScoped()
           const { logs, result } = yield* withRegistrar(rig, Effect.zip(register, register), {
@@ -324,7 +325,7 @@ describe("Registrar: the one-time Register handshake", () => {
           expect(logs.events("register_assertion_unconsumed")).toHaveLength(2)
         }))
     }
-    it.scoped("both", () =>
+    it.effect("both", () =>
       Effect.gen(function*() {
         const rig = yield* rigScoped()
         const { result } = yield* withRegistrar(rig, register, {})

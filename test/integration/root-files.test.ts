@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -39,8 +39,8 @@ const scene = async (dirOwner: "root" | "tester", dirMode: number) => {
   return { dir, victim, untouched, file: path.join(dir, "ready") }
 }
 
-const problemOf = <E extends { readonly problem: string }>(r: Either.Either<unknown, E>) =>
-  Either.isLeft(r) ? r.left.problem : "written"
+const problemOf = <E extends { readonly problem: string }>(r: Result.Result<unknown, E>) =>
+  Result.isFailure(r) ? r.failure.problem : "written"
 
 describe.skipIf(!isRoot)("files written as root never follow a link", () => {
   it.effect("a missing file is created with its mode (the ready file's 0644) in a 0700 directory; an existing one gets the new content and mtime", () =>
@@ -61,7 +61,7 @@ describe.skipIf(!isRoot)("files written as root never follow a link", () => {
     Effect.gen(function*() {
       const s = yield* Effect.promise(() => scene("tester", 0o755))
       asTester(["ln", "-s", s.victim, s.file])
-      const r = yield* Effect.either(writeRootFile(s.file, 0o600, ""))
+      const r = yield* Effect.result(writeRootFile(s.file, 0o600, ""))
       expect(problemOf(r)).toBe("its directory is owned by uid 4242 (mode 0755): refused")
       expect(s.untouched()).toBe(true)
       expect(fs.lstatSync(s.file).isSymbolicLink()).toBe(true)
@@ -73,7 +73,7 @@ describe.skipIf(!isRoot)("files written as root never follow a link", () => {
         const s = yield* Effect.promise(() => scene("root", mode))
         if ((mode & 0o002) !== 0) asTester(["ln", "-s", s.victim, s.file])
         else fs.symlinkSync(s.victim, s.file)
-        const r = yield* Effect.either(writeRootFile(s.file, 0o600, ""))
+        const r = yield* Effect.result(writeRootFile(s.file, 0o600, ""))
         expect(problemOf(r)).toBe(`its directory is writable by group or others (mode 0${mode.toString(8)}): refused`)
         expect(s.untouched()).toBe(true)
       }
@@ -83,7 +83,7 @@ describe.skipIf(!isRoot)("files written as root never follow a link", () => {
     Effect.gen(function*() {
       const s = yield* Effect.promise(() => scene("root", 0o700))
       fs.symlinkSync(s.victim, s.file)
-      const r = yield* Effect.either(writeRootFile(s.file, 0o600, ""))
+      const r = yield* Effect.result(writeRootFile(s.file, 0o600, ""))
       expect(problemOf(r)).toBe("is a symbolic link: refused (never followed)")
       expect(s.untouched()).toBe(true)
     }))

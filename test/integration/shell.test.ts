@@ -394,7 +394,7 @@ describe("ShellExecutor: audit, print_output, exit_on_non_zero", () => {
     const { layer, logs } = executorLayer()
     return Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const { shells, sink } = yield* Scope.extend(openSession(), scope)
+      const { shells, sink } = yield* Scope.provide(openSession(), scope)
       yield* shells.run("ok", sh("exit 0", { exitOnNonZero: true }))
       yield* shells.run("noflag", sh("exit 3"))
       yield* eventually(() => logs.events("shell_command_done").length === 2)

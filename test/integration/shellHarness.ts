@@ -73,7 +73,7 @@ export interface SessionOptions {
 /** Runs `body` against a fresh executor and Session, closed (commands killed and reaped) when it ends. */
 export const inSession = <A, E>(
   body: (
-    session: Effect.Effect.Success<ReturnType<typeof openSession>> & { logs: ReturnType<typeof captureLogs> }
+    session: Effect.Success<ReturnType<typeof openSession>> & { logs: ReturnType<typeof captureLogs> }
   ) => Effect.Effect<A, E, Scope.Scope | ShellExecutor | ProcessRegistry>,
   options: SessionOptions = {}
 ) => {

@@ -62,7 +62,7 @@ describe("ShellExecutor: each stage leads a process group, and ending a command 
         expect(alive(grandchild)).toBe(true)
       })
     ).pipe(
-      Effect.zipRight(Effect.suspend(() => eventually(() => !alive(grandchild)))),
+      Effect.andThen(Effect.suspend(() => eventually(() => !alive(grandchild)))),
       Effect.map(() => expect(alive(grandchild)).toBe(false))
     )
   })

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope, TestClock } from "effect"
+import { Effect, Exit, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ProcessRegistry } from "../../src/services/ProcessRegistry.js"
+import { untilSleepPending, withSleepCount } from "../support/sleeps.js"
 import {
   childPids,
   doneCode,
@@ -96,27 +98,30 @@ describe("ShellExecutor: signals", () => {
 
 describe("ShellExecutor: timeout and teardown", () => {
   it.effect("timeout (TestClock): SIGKILL, StageExit{-1, 9}, then Error{TIMEOUT}; no Done", () =>
-    inSession(({ logs, shells, sink }) =>
-      Effect.gen(function*() {
-        yield* shells.run("slow", shell([stage(["sleep", "100"])], { timeoutSeconds: 7 }))
-        yield* sink.started("slow")
-        // The timer is armed right after Started was handed over; wait until it is.
-        while ((yield* TestClock.sleeps()).length === 0) yield* Effect.yieldNow()
-        yield* TestClock.adjust("6 seconds")
-        expect(sink.of("slow").map(payloadCase)).toEqual(["started"])
-        yield* TestClock.adjust("1 second")
-        const end = yield* sink.terminal("slow")
-        expect(errorOf(end)).toEqual({
-          code: ErrorCode.ERROR_CODE_TIMEOUT,
-          message: "pipeline killed after 7s timeout"
+    // Effect 4 has no TestClock.sleeps(): count the sleeps through a wrapping Clock (test/support/sleeps.ts).
+    withSleepCount((pendingSleeps) =>
+      inSession(({ logs, shells, sink }) =>
+        Effect.gen(function*() {
+          yield* shells.run("slow", shell([stage(["sleep", "100"])], { timeoutSeconds: 7 }))
+          yield* sink.started("slow")
+          // The timer is armed right after Started was handed over; wait until it is.
+          yield* untilSleepPending(pendingSleeps)
+          yield* TestClock.adjust("6 seconds")
+          expect(sink.of("slow").map(payloadCase)).toEqual(["started"])
+          yield* TestClock.adjust("1 second")
+          const end = yield* sink.terminal("slow")
+          expect(errorOf(end)).toEqual({
+            code: ErrorCode.ERROR_CODE_TIMEOUT,
+            message: "pipeline killed after 7s timeout"
+          })
+          expect(sink.of("slow").map(payloadCase)).toEqual(["started", "stageExit", "error"])
+          expect(stageExits(sink.of("slow"))).toEqual([{ stageIndex: 0, exitCode: -1, signo: 9 }])
+          yield* eventually(() => logs.events("shell_command_done").length === 1)
+          expect(logs.events("shell_command_done")).toMatchObject([
+            { command_id: "slow", outcome: "timeout", timed_out: true, final_exit_code: -1 }
+          ])
         })
-        expect(sink.of("slow").map(payloadCase)).toEqual(["started", "stageExit", "error"])
-        expect(stageExits(sink.of("slow"))).toEqual([{ stageIndex: 0, exitCode: -1, signo: 9 }])
-        yield* eventually(() => logs.events("shell_command_done").length === 1)
-        expect(logs.events("shell_command_done")).toMatchObject([
-          { command_id: "slow", outcome: "timeout", timed_out: true, final_exit_code: -1 }
-        ])
-      })
+      )
     ))
 
   it.effect("a command that ends before its timeout gets Done, and the timer is gone", () =>
@@ -151,7 +156,7 @@ describe("ShellExecutor: timeout and teardown", () => {
     return Effect.gen(function*() {
       const registry = yield* ProcessRegistry
       const scope = yield* Scope.make()
-      const { shells, sink } = yield* Scope.extend(openSession(), scope)
+      const { shells, sink } = yield* Scope.provide(openSession(), scope)
       yield* shells.run("s", sleeper())
       yield* sink.started("s")
       const [pid] = childPids()

@@ -11,7 +11,7 @@ const script = `
 import { Effect, Layer, LogLevel } from "effect"
 import { LoggingTo } from "${path.join(repoRoot, "dist/layers/Logging.js")}"
 import { StrayErrorsLive } from "${path.join(repoRoot, "dist/layers/StrayErrorsLive.js")}"
-const logging = LoggingTo({ agent: "a", project: "", logDir: "/", logLevel: LogLevel.Info, logStderr: false },
+const logging = LoggingTo({ agent: "a", project: "", logDir: "/", logLevel: "Info", logStderr: false },
   (line) => process.stdout.write(line))
 await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
   yield* Layer.build(StrayErrorsLive)

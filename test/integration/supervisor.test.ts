@@ -60,7 +60,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
     process.env.PATH = originalPath
   })
 
-  it.scopedLive("runs the CMD as the user, in clawkerd's working directory, with HOME/USER/LOGNAME replaced and the rest inherited", () =>
+  it.live("runs the CMD as the user, in clawkerd's working directory, with HOME/USER/LOGNAME replaced and the rest inherited", () =>
     Effect.gen(function*() {
       process.env.AGENT_TEST_INHERITED = "kept"
       const t = yield* setup(({ script }) => [
@@ -87,7 +87,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_main_reaped")).toMatchObject([{ code: 0, signal: null, exit_code: 0 }])
     }))
 
-  it.scopedLive("the CMD's environment is the image's: nothing clawkerd's runtime or settings use reaches it", () =>
+  it.live("the CMD's environment is the image's: nothing clawkerd's runtime or settings use reaches it", () =>
     Effect.gen(function*() {
       yield* scopedProcessEnv({
         NODE_ENV: "production",
@@ -107,7 +107,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(names.filter((name) => /^(NODE_ENV|NODE_OPTIONS|UV_|CLAWKERD_)/.test(name ?? ""))).toEqual([])
     }))
 
-  it.scopedLive("a CMD killed by a real-time signal exits 128 + its number (waitid's status, not Node's code 0)", () =>
+  it.live("a CMD killed by a real-time signal exits 128 + its number (waitid's status, not Node's code 0)", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["bash", "-c", "kill -s RTMIN+6 $$"])
       yield* t.supervisor.spawn("")
@@ -116,7 +116,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_main_reaped")).toMatchObject([{ code: null, signal: signo, exit_code: 128 + signo }])
     }))
 
-  it.scopedLive("stop is over when the main child is reaped, though a group member ignores SIGTERM", () =>
+  it.live("stop is over when the main child is reaped, though a group member ignores SIGTERM", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ out }) => [
         "sh",
@@ -134,7 +134,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(() => process.kill(straggler, 0)).not.toThrow()
     }))
 
-  it.scopedLive("user:group runs the CMD with that gid and no supplementary groups", () =>
+  it.live("user:group runs the CMD with that gid and no supplementary groups", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ script }) => ["sh", "-c", `${script} "$(id -u):$(id -g):$(id -G)"`], "tester:other")
       expect(yield* t.supervisor.spawn("")).toBe("spawned")
@@ -142,7 +142,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.lines()).toEqual([`${TESTER.uid}:4244:4244`])
     }))
 
-  it.scopedLive("writes the ready file (parents created) with clawkerd's start time and marks the CMD running after the spawn", () =>
+  it.live("writes the ready file (parents created) with clawkerd's start time and marks the CMD running after the spawn", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["sh", "-c", "exit 4"])
       expect(yield* t.agentState.cmdRunning).toBe(false)
@@ -158,7 +158,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(yield* t.supervisor.exited).toBe(4)
     }))
 
-  it.scopedLive("an unwritable ready file is logged and tolerated", () =>
+  it.live("an unwritable ready file is logged and tolerated", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["true"])
       fs.mkdirSync(path.dirname(path.dirname(t.readyFile)), { recursive: true })
@@ -167,7 +167,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("ready_file_touch_failed")).toMatchObject([{ level: "warn", path: t.readyFile }])
     }))
 
-  it.scopedLive("a user whose home does not exist still runs, with HOME set to it", () =>
+  it.live("a user whose home does not exist still runs, with HOME set to it", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["sh", "-c", `[ "$HOME" = /nonexistent ]`], "nohome")
       yield* t.supervisor.spawn("")
@@ -175,7 +175,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_started")).toMatchObject([{ uid: 4300 }])
     }))
 
-  it.scopedLive("concurrent spawns start one child: one spawned, the rest already-spawned", () =>
+  it.live("concurrent spawns start one child: one spawned, the rest already-spawned", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["sh", "-c", "exit 0"])
       const outcomes = yield* Effect.all(Array.from({ length: 5 }, () => t.supervisor.spawn("")), {
@@ -188,7 +188,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(yield* t.registry.size).toBe(0)
     }))
 
-  it.scopedLive("a program not on PATH is a SpawnError naming it; nothing counts as spawned, a retry gets the same", () =>
+  it.live("a program not on PATH is a SpawnError naming it; nothing counts as spawned, a retry gets the same", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["no-such-program-here", "x"])
       const failure = yield* Effect.flip(t.supervisor.spawn(""))
@@ -202,7 +202,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_started")).toHaveLength(0)
     }))
 
-  it.scopedLive("a file that is not executable is a SpawnError (EACCES)", () =>
+  it.live("a file that is not executable is a SpawnError (EACCES)", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ out }) => [out])
       fs.writeFileSync(path.join(t.home, "out"), "data", { mode: 0o644 })
@@ -210,7 +210,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(failure.message).toBe(`lookup "${path.join(t.home, "out")}": permission denied`)
     }))
 
-  it.scopedLive("an exec failure in the shim (missing interpreter) is the SpawnError, with the shim's errno", () =>
+  it.live("an exec failure in the shim (missing interpreter) is the SpawnError, with the shim's errno", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ out }) => [out])
       fs.writeFileSync(path.join(t.home, "out"), "#!/clawkerd-no-such-interpreter\n", { mode: 0o755 })
@@ -220,21 +220,21 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       while ((yield* t.registry.size) > 0) yield* Effect.sleep(Duration.millis(5))
     }))
 
-  it.scopedLive("an empty argv is a SpawnError, even with a default_cmd", () =>
+  it.live("an empty argv is a SpawnError, even with a default_cmd", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => [])
       const failure = yield* Effect.flip(t.supervisor.spawn(t.script))
       expect(failure.message).toBe("empty argv; container CMD is required")
     }))
 
-  it.scopedLive("--help routing: an option as argv[0] is looked up as is without default_cmd", () =>
+  it.live("--help routing: an option as argv[0] is looked up as is without default_cmd", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["--help", "me"])
       const asIs = yield* Effect.flip(t.supervisor.spawn(""))
       expect(asIs.message).toBe(`lookup "--help": executable file not found in $PATH`)
     }))
 
-  it.scopedLive("--help routing: with a default_cmd (one program, not split) an option goes to it", () =>
+  it.live("--help routing: with a default_cmd (one program, not split) an option goes to it", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["--help", "me"])
       expect(yield* t.supervisor.spawn(t.script)).toBe("spawned")
@@ -245,7 +245,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       ])
     }))
 
-  it.scopedLive("argv whose program is on PATH runs as is, even with a default_cmd", () =>
+  it.live("argv whose program is on PATH runs as is, even with a default_cmd", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ script }) => [script, "as-is"])
       yield* t.supervisor.spawn("false")
@@ -254,7 +254,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_argv_routed_to_default_cmd")).toHaveLength(0)
     }))
 
-  it.scopedLive("once stop was called, spawn refuses", () =>
+  it.live("once stop was called, spawn refuses", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["true"])
       yield* t.supervisor.stop(Duration.seconds(1))
@@ -262,7 +262,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(failure.message).toBe("clawkerd is shutting down")
     }))
 
-  it.scopedLive("a signal that arrives while the CMD is being launched is held, then sent to it", () =>
+  it.live("a signal that arrives while the CMD is being launched is held, then sent to it", () =>
     Effect.gen(function*() {
       // The CMD signals clawkerd (this process) the moment it runs: before or just after the status
       // pipe told clawkerd so. Either way the signal is the CMD's, never dropped. Root, to signal root.
@@ -277,7 +277,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("signal_not_forwarded")).toEqual([])
     }))
 
-  it.scopedLive("a forwardable signal before the spawn is logged as not forwarded", () =>
+  it.live("a forwardable signal before the spawn is logged as not forwarded", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["true"])
       process.kill(process.pid, "SIGUSR2")

@@ -7,8 +7,9 @@ export const configFrom = (env: Readonly<Record<string, string>>, userCmd: Reado
   Layer.effect(
     DaemonConfig,
     loadDaemonConfig(userCmd).pipe(
-      Effect.withConfigProvider(
-        ConfigProvider.fromMap(new Map(Object.entries({ CLAWKER_AGENT: "dev", CLAWKER_PROJECT: "demo", ...env })))
+      Effect.provideService(
+        ConfigProvider.ConfigProvider,
+        ConfigProvider.fromEnvRecord({ CLAWKER_AGENT: "dev", CLAWKER_PROJECT: "demo", ...env })
       ),
       Effect.orDie
     )

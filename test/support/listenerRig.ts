@@ -1,3 +1,4 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type { Effect, Layer } from "effect"
 import { Layer as L, ManagedRuntime } from "effect"
 import * as path from "node:path"
@@ -46,7 +47,9 @@ export const startListenerRig = async <ROut = never>(options: ListenerRigOptions
     CLAWKERD_LOG_DIR: fx.root,
     ...options.env
   })
-  const base = L.mergeAll(AgentStateLive, BootstrapStoreFromDir(fx.dir)).pipe(L.provideMerge(config))
+  const base = L.mergeAll(AgentStateLive, BootstrapStoreFromDir(fx.dir).pipe(L.provide(NodeFileSystem.layer))).pipe(
+    L.provideMerge(config)
+  )
   const capabilities = (options.capabilities ?? (L.empty as Layer.Layer<ROut>)).pipe(L.provideMerge(base))
   const layer = ListenerLive.pipe(
     L.provide(L.succeed(ListenerLimitsRef, { ...DEFAULT_LISTENER_LIMITS, ...options.limits })),

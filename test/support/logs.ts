@@ -1,5 +1,4 @@
-import { LogLevel } from "effect"
-import type { Layer } from "effect"
+import { Effect, type Layer } from "effect"
 import { LoggingTo } from "../../src/layers/Logging.js"
 
 export interface LogRecord {
@@ -12,10 +11,23 @@ export interface LogRecord {
 export const captureLogs = (agent = "dev", project = "demo") => {
   const lines: Array<string> = []
   const layer: Layer.Layer<never> = LoggingTo(
-    { agent, project, logDir: "/nonexistent", logLevel: LogLevel.All, logStderr: false },
+    { agent, project, logDir: "/nonexistent", logLevel: "All", logStderr: false },
     (line) => lines.push(line)
   )
   const records = () => lines.map((l) => JSON.parse(l) as LogRecord)
   const events = (event: string) => records().filter((r) => r.event === event)
   return { layer, lines, records, events }
 }
+
+/**
+ * Runs `body` with a fresh log capture provided to all of it. Effect 4: a logger layer provided to one effect
+ * (`Effect.provide(logs.layer)`) applies to that effect only; in Effect 3 `Logger.replace` set a FiberRef for the
+ * rest of the enclosing scope, so later calls on the same fiber were captured too.
+ */
+export const withCapturedLogs = <A, E, R>(
+  body: (logs: ReturnType<typeof captureLogs>) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    const logs = captureLogs()
+    return Effect.provide(body(logs), logs.layer)
+  })

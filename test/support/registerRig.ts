@@ -1,3 +1,4 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import type { AgentServiceHandle, RegisterAnswer } from "../../src/devkit/agentService.js"
@@ -93,5 +94,10 @@ export const rigScoped = (options?: RigOptions) =>
 export const registrarLayer = (rig: Rig, env: Readonly<Record<string, string>> = rig.env) =>
   RegistrarLive.pipe(
     Layer.provideMerge(HydraLive),
-    Layer.provideMerge(Layer.merge(configFrom(env), BootstrapStoreFromDir(rig.bootstrapDir).pipe(Layer.orDie)))
+    Layer.provideMerge(
+      Layer.merge(
+        configFrom(env),
+        BootstrapStoreFromDir(rig.bootstrapDir).pipe(Layer.provide(NodeFileSystem.layer), Layer.orDie)
+      )
+    )
   )

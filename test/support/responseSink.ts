@@ -50,14 +50,14 @@ export const makeResponseSink = (
       })
 
     const send = (response: Response) =>
-      Effect.zipRight(
+      Effect.andThen(
         intercept(response),
         Effect.sync(() => {
           responses.push(response)
           for (const [i, waiter] of [...waiters.entries()].reverse()) {
             if (!waiter.match(response)) continue
             waiters.splice(i, 1)
-            Deferred.unsafeDone(waiter.done, Effect.succeed(response))
+            Deferred.doneUnsafe(waiter.done, Effect.succeed(response))
           }
         })
       )

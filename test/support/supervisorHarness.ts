@@ -7,8 +7,8 @@
  *   CLAWKERD_LOG_LEVEL    as for the daemon (debug shows orphan_reaped)
  * On a spawn failure it logs `harness_spawn_failed` and exits 1 (the daemon would stay idle).
  */
-import type { Duration } from "effect"
-import { Effect, Either, LogLevel, Option } from "effect"
+import type { Duration, LogLevel } from "effect"
+import { Effect, Option, Result } from "effect"
 import * as Log from "../../src/domain/log.js"
 import { loadDaemonConfig } from "../../src/layers/DaemonConfigLive.js"
 import { LoggingTo } from "../../src/layers/Logging.js"
@@ -25,11 +25,11 @@ const program = (grace: Duration.Duration) =>
     const defaultCmd = process.env.HARNESS_DEFAULT_CMD ?? ""
     const spawns = Number(process.env.HARNESS_SPAWNS ?? "1")
     const outcomes = yield* Effect.all(
-      Array.from({ length: spawns }, () => Effect.either(supervisor.spawn(defaultCmd))),
+      Array.from({ length: spawns }, () => Effect.result(supervisor.spawn(defaultCmd))),
       { concurrency: "unbounded" }
     )
     yield* Log.info("harness_spawned", {
-      outcomes: outcomes.map(Either.match({ onLeft: (e) => e.message, onRight: String }))
+      outcomes: outcomes.map(Result.match({ onFailure: (e) => e.message, onSuccess: String }))
     })
     if (!(yield* supervisor.spawned)) {
       yield* Log.info("harness_spawn_failed", {})
@@ -51,16 +51,16 @@ const toStdout = (logLevel: LogLevel.LogLevel) =>
   )
 
 const main = Effect.gen(function*() {
-  const config = yield* Effect.either(loadDaemonConfig(process.argv.slice(2)))
-  if (Either.isLeft(config)) {
+  const config = yield* Effect.result(loadDaemonConfig(process.argv.slice(2)))
+  if (Result.isFailure(config)) {
     return yield* Effect.as(
-      Log.error("harness_config_error", { error: config.left.message }).pipe(Effect.provide(toStdout(LogLevel.Info))),
+      Log.error("harness_config_error", { error: config.failure.message }).pipe(Effect.provide(toStdout("Info"))),
       2
     )
   }
-  return yield* program(config.right.stopGrace).pipe(
-    Effect.provide(supervisionLayers(config.right)),
-    Effect.provide(toStdout(config.right.logLevel))
+  return yield* program(config.success.stopGrace).pipe(
+    Effect.provide(supervisionLayers(config.success)),
+    Effect.provide(toStdout(config.success.logLevel))
   )
 })
 

@@ -41,6 +41,9 @@ export const supervisionLayers = (config: DaemonConfigShape) =>
 /** A daemon config from environment entries (CLAWKER_AGENT supplied) and the user CMD. */
 export const configFrom = (env: Record<string, string>, userCmd: ReadonlyArray<string>) =>
   loadDaemonConfig(userCmd).pipe(
-    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ CLAWKER_AGENT: "test", ...env })))),
+    Effect.provideService(
+      ConfigProvider.ConfigProvider,
+      ConfigProvider.fromEnvRecord({ CLAWKER_AGENT: "test", ...env })
+    ),
     Effect.orDie
   )

@@ -1,5 +1,6 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Redacted } from "effect"
+import { Effect, Redacted, Result } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { mintLeaf } from "../../src/devkit/pki.js"
@@ -26,14 +27,19 @@ const variant = async (file: string, content: string | null) => {
 
 const loadEither = (dir: string) => {
   const logs = captureLogs()
-  return loadBootstrap(dir).pipe(Effect.either, Effect.provide(logs.layer), Effect.map((r) => ({ r, logs })))
+  return loadBootstrap(dir).pipe(
+    Effect.provide(NodeFileSystem.layer),
+    Effect.result,
+    Effect.provide(logs.layer),
+    Effect.map((r) => ({ r, logs }))
+  )
 }
 
 describe("BootstrapStore", () => {
   it.effect("loads a valid directory; key and assertion are Redacted", () =>
     Effect.gen(function*() {
       const { logs, r } = yield* loadEither(fx.dir)
-      const material = Either.getOrThrow(r)
+      const material = Result.getOrThrow(r)
       expect(material.leaf.subject).toContain("CN=clawker.demo.dev")
       expect(material.caCerts).toHaveLength(1)
       expect(Redacted.value(material.keyPem)).toBe(fx.deployment.agent.keyPem)
@@ -68,11 +74,11 @@ describe("BootstrapStore", () => {
       Effect.gen(function*() {
         const dir = yield* Effect.promise(() => variant(file, content))
         const { r } = yield* loadEither(dir)
-        expect(Either.isLeft(r)).toBe(true)
-        if (Either.isLeft(r)) {
-          expect(r.left._tag).toBe("BootstrapError")
-          expect(r.left.file).toBe(file)
-          expect(r.left.message).toMatch(message)
+        expect(Result.isFailure(r)).toBe(true)
+        if (Result.isFailure(r)) {
+          expect(r.failure._tag).toBe("BootstrapError")
+          expect(r.failure.file).toBe(file)
+          expect(r.failure.message).toMatch(message)
         }
       }))
   }
@@ -82,13 +88,13 @@ describe("BootstrapStore", () => {
       const other = yield* Effect.promise(() => mintLeaf(fx.deployment.ca, { cn: "other" }))
       const dir = yield* Effect.promise(() => variant("key.pem", other.keyPem))
       const { r } = yield* loadEither(dir)
-      expect(Either.isLeft(r) && r.left.message).toMatch(/key\.pem.*does not match the certificate in cert\.pem/)
+      expect(Result.isFailure(r) && r.failure.message).toMatch(/key\.pem.*does not match the certificate in cert\.pem/)
     }))
 
   it.effect("a missing directory is named", () =>
     Effect.gen(function*() {
       const { r } = yield* loadEither(path.join(fx.root, "nope"))
-      expect(Either.isLeft(r) && r.left.message).toMatch(/bootstrap directory .*nope.*does not exist/)
+      expect(Result.isFailure(r) && r.failure.message).toMatch(/bootstrap directory .*nope.*does not exist/)
     }))
 
   it.effect("a group/world-readable certificate or directory is warned about, not refused", () =>
@@ -97,7 +103,7 @@ describe("BootstrapStore", () => {
       yield* Effect.promise(() => fs.chmod(path.join(dir, "cert.pem"), 0o644))
       yield* Effect.promise(() => fs.chmod(dir, 0o755))
       const { logs, r } = yield* loadEither(dir)
-      expect(Either.isRight(r)).toBe(true)
+      expect(Result.isSuccess(r)).toBe(true)
       const warned = logs.events("bootstrap_permissions_loose").map((e) => [e.file, e.mode])
       expect(warned).toContainEqual(["directory", "0755"])
       expect(warned).toContainEqual(["cert.pem", "0644"])
@@ -119,8 +125,8 @@ describe("BootstrapStore", () => {
         yield* Effect.promise(() => fs.chown(path.join(dir, file), uid, 0))
         yield* Effect.promise(() => fs.chmod(path.join(dir, file), mode))
         const { r } = yield* loadEither(dir)
-        expect(Either.isLeft(r) && r.left).toMatchObject({ _tag: "BootstrapError", file })
-        expect(Either.isLeft(r) && r.left.message).toMatch(message)
+        expect(Result.isFailure(r) && r.failure).toMatchObject({ _tag: "BootstrapError", file })
+        expect(Result.isFailure(r) && r.failure.message).toMatch(message)
       }))
   }
 
@@ -131,7 +137,7 @@ describe("BootstrapStore", () => {
         yield* Effect.promise(() => fs.chmod(path.join(dir, file), 0o600))
       }
       const { logs, r } = yield* loadEither(dir)
-      expect(Either.isRight(r)).toBe(true)
+      expect(Result.isSuccess(r)).toBe(true)
       expect(logs.events("bootstrap_permissions_loose")).toHaveLength(0)
     }))
 
@@ -140,7 +146,7 @@ describe("BootstrapStore", () => {
       const other = yield* Effect.promise(() => bootstrapFixture())
       const dir = yield* Effect.promise(() => variant("ca.pem", other.deployment.ca.certPem))
       const { logs, r } = yield* loadEither(dir)
-      expect(Either.isRight(r)).toBe(true)
+      expect(Result.isSuccess(r)).toBe(true)
       expect(logs.events("bootstrap_leaf_not_issued_by_ca")).toHaveLength(1)
     }))
 
@@ -153,7 +159,7 @@ describe("BootstrapStore", () => {
       ) {
         const dir = yield* Effect.promise(() => variant(file, content))
         const { logs, r } = yield* loadEither(dir)
-        lines.push(...logs.lines, Either.isLeft(r) ? r.left.message : "")
+        lines.push(...logs.lines, Result.isFailure(r) ? r.failure.message : "")
       }
       const { logs } = yield* loadEither(fx.dir)
       lines.push(...logs.lines)

@@ -1,18 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Either, LogLevel, Option } from "effect"
+import { ConfigProvider, Duration, Effect, Option, Result } from "effect"
 import { parseHostPort } from "../../src/domain/hostPort.js"
 import { loadDaemonConfig } from "../../src/layers/DaemonConfigLive.js"
 
 const withEnv = (env: Record<string, string>) =>
-  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+  Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(env))
 
 const load = (env: Record<string, string>, argv: ReadonlyArray<string> = []) =>
-  loadDaemonConfig(argv).pipe(withEnv(env), Effect.either)
+  loadDaemonConfig(argv).pipe(withEnv(env), Effect.result)
 
 describe("DaemonConfig", () => {
   it.effect("uses the spec's defaults when only CLAWKER_AGENT is set", () =>
     Effect.gen(function*() {
-      const config = Either.getOrThrow(yield* load({ CLAWKER_AGENT: "dev" }, ["claude", "--resume"]))
+      const config = Result.getOrThrow(yield* load({ CLAWKER_AGENT: "dev" }, ["claude", "--resume"]))
       expect(config).toMatchObject({
         agent: "dev",
         project: "",
@@ -28,14 +28,14 @@ describe("DaemonConfig", () => {
         userCmd: ["claude", "--resume"]
       })
       expect(Duration.toMillis(config.stopGrace)).toBe(10_000)
-      expect(config.logLevel).toBe(LogLevel.Info)
+      expect(config.logLevel).toBe("Info")
       expect(Option.isNone(config.hydraUrl)).toBe(true)
       expect(Option.isNone(config.cpAgentAddr)).toBe(true)
     }))
 
   it.effect("reads every override", () =>
     Effect.gen(function*() {
-      const config = Either.getOrThrow(
+      const config = Result.getOrThrow(
         yield* load({
           CLAWKER_AGENT: "a",
           CLAWKER_PROJECT: "p",
@@ -59,7 +59,7 @@ describe("DaemonConfig", () => {
       expect(Option.getOrThrow(config.hydraUrl).href).toBe("https://hydra.local:4444/")
       expect(Option.getOrThrow(config.cpAgentAddr)).toEqual({ host: "cp.local", port: 7443 })
       expect(config.listen).toEqual({ host: "::1", port: 0 })
-      expect(config.logLevel).toBe(LogLevel.Debug)
+      expect(config.logLevel).toBe("Debug")
       expect(Duration.toMillis(config.stopGrace)).toBe(250)
       expect(config.logStderr).toBe(true)
       expect([config.bootstrapDir, config.logDir, config.initMarker, config.readyFile]).toEqual([
@@ -72,7 +72,7 @@ describe("DaemonConfig", () => {
 
   it.effect("treats empty values as unset", () =>
     Effect.gen(function*() {
-      const config = Either.getOrThrow(
+      const config = Result.getOrThrow(
         yield* load({ CLAWKER_AGENT: "a", CLAWKER_CP_HYDRA_URL: "", CLAWKERD_LISTEN: " ", CLAWKER_USER: "" })
       )
       expect(Option.isNone(config.hydraUrl)).toBe(true)
@@ -104,12 +104,12 @@ describe("DaemonConfig", () => {
     it.effect(`rejects ${name} naming ${variable}`, () =>
       Effect.gen(function*() {
         const result = yield* load(env)
-        expect(Either.isLeft(result)).toBe(true)
-        if (Either.isLeft(result)) {
-          expect(result.left.variable).toBe(variable)
-          expect(result.left.message).toMatch(problem)
-          expect(result.left.message.startsWith(`${variable}: `)).toBe(true)
-          expect(result.left.message).toMatch(/\(expected .+\)$/)
+        expect(Result.isFailure(result)).toBe(true)
+        if (Result.isFailure(result)) {
+          expect(result.failure.variable).toBe(variable)
+          expect(result.failure.message).toMatch(problem)
+          expect(result.failure.message.startsWith(`${variable}: `)).toBe(true)
+          expect(result.failure.message).toMatch(/\(expected .+\)$/)
         }
       }))
   }
@@ -118,19 +118,19 @@ describe("DaemonConfig", () => {
 describe("DaemonConfig: the README's values and every mistake at once", () => {
   it.effect.each(
     [
-      ["all", LogLevel.All],
-      ["trace", LogLevel.Trace],
-      ["debug", LogLevel.Debug],
-      ["info", LogLevel.Info],
-      ["warning", LogLevel.Warning],
-      ["error", LogLevel.Error],
-      ["fatal", LogLevel.Fatal],
-      ["none", LogLevel.None],
-      ["WARNING", LogLevel.Warning]
+      ["all", "All"],
+      ["trace", "Trace"],
+      ["debug", "Debug"],
+      ["info", "Info"],
+      ["warning", "Warn"],
+      ["error", "Error"],
+      ["fatal", "Fatal"],
+      ["none", "None"],
+      ["WARNING", "Warn"]
     ] as const
   )("CLAWKERD_LOG_LEVEL=%s is accepted", ([text, level]) =>
     Effect.gen(function*() {
-      const config = Either.getOrThrow(yield* load({ CLAWKER_AGENT: "a", CLAWKERD_LOG_LEVEL: text }))
+      const config = Result.getOrThrow(yield* load({ CLAWKER_AGENT: "a", CLAWKERD_LOG_LEVEL: text }))
       expect(config.logLevel).toBe(level)
     }))
 
@@ -146,7 +146,7 @@ describe("DaemonConfig: the README's values and every mistake at once", () => {
     ] as const
   )("CLAWKERD_STOP_GRACE=%s is %d ms", ([text, millis]) =>
     Effect.gen(function*() {
-      const config = Either.getOrThrow(yield* load({ CLAWKER_AGENT: "a", CLAWKERD_STOP_GRACE: text }))
+      const config = Result.getOrThrow(yield* load({ CLAWKER_AGENT: "a", CLAWKERD_STOP_GRACE: text }))
       expect(Duration.toMillis(config.stopGrace)).toBe(millis)
     }))
 
@@ -158,7 +158,7 @@ describe("DaemonConfig: the README's values and every mistake at once", () => {
         CLAWKERD_STOP_GRACE: "-3s",
         CLAWKERD_READY_FILE: "ready"
       })
-      const message = Either.getLeft(result).pipe(Option.getOrThrow).message
+      const message = Result.getFailure(result).pipe(Option.getOrThrow).message
       for (
         const variable of [
           "CLAWKER_AGENT",
@@ -176,12 +176,12 @@ describe("DaemonConfig: the README's values and every mistake at once", () => {
 
 describe("parseHostPort", () => {
   it("accepts host:port, [v6]:port and :port", () => {
-    expect(parseHostPort("127.0.0.1:7700")).toEqual(Either.right({ host: "127.0.0.1", port: 7700 }))
-    expect(parseHostPort("[::]:1")).toEqual(Either.right({ host: "::", port: 1 }))
-    expect(parseHostPort(":7700")).toEqual(Either.right({ host: "0.0.0.0", port: 7700 }))
+    expect(parseHostPort("127.0.0.1:7700")).toEqual(Result.succeed({ host: "127.0.0.1", port: 7700 }))
+    expect(parseHostPort("[::]:1")).toEqual(Result.succeed({ host: "::", port: 1 }))
+    expect(parseHostPort(":7700")).toEqual(Result.succeed({ host: "0.0.0.0", port: 7700 }))
   })
   it("rejects an unbracketed IPv6 host and a non-numeric port", () => {
-    expect(Either.isLeft(parseHostPort("::1:80"))).toBe(true)
-    expect(Either.isLeft(parseHostPort("h:http"))).toBe(true)
+    expect(Result.isFailure(parseHostPort("::1:80"))).toBe(true)
+    expect(Result.isFailure(parseHostPort("h:http"))).toBe(true)
   })
 })

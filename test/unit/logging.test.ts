@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, LogLevel } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Log from "../../src/domain/log.js"
@@ -11,7 +11,7 @@ const settings = (logDir: string, over: Partial<LoggingSettings> = {}): LoggingS
   agent: "dev",
   project: "demo",
   logDir,
-  logLevel: LogLevel.Info,
+  logLevel: "Info",
   logStderr: false,
   ...over
 })
@@ -53,7 +53,7 @@ describe("JSON file logging", () => {
     Effect.gen(function*() {
       const dir = yield* Effect.promise(() => tempDir())
       yield* Effect.all([Log.debug("detail"), Log.info("state")]).pipe(
-        Effect.provide(LoggingLive(settings(dir, { logLevel: LogLevel.Debug })))
+        Effect.provide(LoggingLive(settings(dir, { logLevel: "Debug" })))
       )
       expect(readLines(path.join(dir, "clawkerd.log")).map((l) => l.level)).toEqual(["debug", "info"])
     }))

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Ref, TestClock } from "effect"
+import { Duration, Effect, Layer, Ref } from "effect"
+import { TestClock } from "effect/testing"
 import {
   fullGc,
   makeMemoryReclaim,
@@ -14,7 +15,7 @@ import { captureLogs } from "../support/logs.js"
 const justUnder = Duration.subtract(RECLAIM_QUIET, Duration.millis(1))
 
 describe("MemoryReclaim", () => {
-  it.scoped("reclaims once the Sessions stopped ending for the quiet period, once per burst", () =>
+  it.effect("reclaims once the Sessions stopped ending for the quiet period, once per burst", () =>
     Effect.gen(function*() {
       const runs = yield* Ref.make(0)
       const reclaim = yield* makeMemoryReclaim(Ref.update(runs, (n) => n + 1))
@@ -34,7 +35,7 @@ describe("MemoryReclaim", () => {
       expect(yield* Ref.get(runs)).toBe(2)
     }))
 
-  it.scoped("Sessions that never stop ending still get a reclaim every RECLAIM_EVERY", () =>
+  it.effect("Sessions that never stop ending still get a reclaim every RECLAIM_EVERY", () =>
     Effect.gen(function*() {
       const runs = yield* Ref.make(0)
       const reclaim = yield* makeMemoryReclaim(Ref.update(runs, (n) => n + 1))
@@ -50,7 +51,7 @@ describe("MemoryReclaim", () => {
       }
     }))
 
-  it.scoped("a pending reclaim ends with its scope", () =>
+  it.effect("a pending reclaim ends with its scope", () =>
     Effect.gen(function*() {
       const runs = yield* Ref.make(0)
       yield* Effect.scoped(Effect.flatMap(makeMemoryReclaim(Ref.update(runs, (n) => n + 1)), (r) => r.settled))

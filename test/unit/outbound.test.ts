@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, FiberId, TestClock } from "effect"
+import { Deferred, Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import * as R from "../../src/domain/responses.js"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import type { ReplyStream } from "../../src/layers/session/outbound.js"
@@ -15,7 +16,7 @@ const started = (id: string): Response => ({ commandId: id, payload: { $case: "s
 const heldStream = (takes = Infinity) => {
   const handed: Array<string> = []
   const pending: Array<(error?: Error | null) => void> = []
-  let drain = Deferred.unsafeMake<void>(FiberId.none)
+  let drain = Deferred.makeUnsafe<void>()
   const stream: ReplyStream = {
     write: (response, written) => {
       handed.push(response.commandId)
@@ -30,7 +31,7 @@ const heldStream = (takes = Infinity) => {
     writeAll: (error?: Error) => pending.splice(0).forEach((written) => written(error)),
     drain: () => {
       const previous = drain
-      drain = Deferred.unsafeMake<void>(FiberId.none)
+      drain = Deferred.makeUnsafe<void>()
       takes = Infinity
       return Deferred.succeed(previous, undefined)
     }
@@ -38,7 +39,7 @@ const heldStream = (takes = Infinity) => {
 }
 
 /** Lets every other fiber that can run do so, up to where it waits. */
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
+const settle = Effect.repeat(Effect.yieldNow, { times: 50 })
 
 /** A stream that writes each reply at once (or fails each with `error`). */
 const instantStream = (onWrite: (r: Response) => void = () => {}, error?: Error): ReplyStream => ({
@@ -51,27 +52,27 @@ const instantStream = (onWrite: (r: Response) => void = () => {}, error?: Error)
 })
 
 describe("Session sender", () => {
-  it.scoped("flush returns once every queued reply was written, in order, and does not cancel", () =>
+  it.effect("flush returns once every queued reply was written, in order, and does not cancel", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
       const held = heldStream()
       const out = yield* makeOutbound(held.stream, () => Effect.void).pipe(Effect.provide(logs.layer))
       for (const id of ["a", "b", "c"]) yield* out.send(R.done(id, 0))
-      const flushing = yield* Effect.fork(out.flush)
+      const flushing = yield* Effect.forkChild(out.flush)
       yield* settle
       expect(held.handed).toEqual(["a", "b", "c"])
-      expect(flushing.unsafePoll()).toBeNull()
+      expect(flushing.pollUnsafe()).toBeUndefined()
       held.writeAll()
       yield* Fiber.join(flushing)
       yield* out.send(R.done("d", 0))
-      const again = yield* Effect.fork(out.flush)
+      const again = yield* Effect.forkChild(out.flush)
       yield* settle
       held.writeAll()
       yield* Fiber.join(again)
       expect(held.handed).toEqual(["a", "b", "c", "d"])
     }))
 
-  it.scoped("replies go to the stream without waiting for earlier writes, until the stream wants no more", () =>
+  it.effect("replies go to the stream without waiting for earlier writes, until the stream wants no more", () =>
     Effect.gen(function*() {
       const held = heldStream(3)
       const out = yield* makeOutbound(held.stream, () => Effect.void)
@@ -83,34 +84,34 @@ describe("Session sender", () => {
       expect(held.handed).toEqual(["a", "b", "c", "d", "e"])
     }))
 
-  it.scoped("flush gives up after 2 s when the stream does not take the replies", () =>
+  it.effect("flush gives up after 2 s when the stream does not take the replies", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
       const out = yield* makeOutbound(heldStream().stream, () => Effect.void).pipe(Effect.provide(logs.layer))
       yield* out.send(R.done("stuck", 0))
-      const flushing = yield* Effect.fork(out.flush.pipe(Effect.provide(logs.layer)))
+      const flushing = yield* Effect.forkChild(out.flush.pipe(Effect.provide(logs.layer)))
       yield* TestClock.adjust("1999 millis")
-      expect(flushing.unsafePoll()).toBeNull()
+      expect(flushing.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust("1 millis")
       yield* Fiber.join(flushing)
       expect(logs.events("session_sender_drain_timeout")).toHaveLength(1)
     }))
 
-  it.scoped("producers wait while 64 replies are queued, and cancel releases them as drops", () =>
+  it.effect("producers wait while 64 replies are queued, and cancel releases them as drops", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
       const out = yield* makeOutbound(heldStream(1).stream, () => Effect.void)
       yield* out.send(started("in-flight"))
       for (let i = 0; i < OUTBOUND_DEPTH; i++) yield* out.send(started(`q${i}`))
-      const blocked = yield* Effect.fork(out.send(R.done("late", 1)))
-      yield* Effect.yieldNow()
-      expect(blocked.unsafePoll()).toBeNull()
+      const blocked = yield* Effect.forkChild(out.send(R.done("late", 1)))
+      yield* Effect.yieldNow
+      expect(blocked.pollUnsafe()).toBeUndefined()
       yield* out.cancel.pipe(Effect.provide(logs.layer))
       yield* Fiber.join(blocked).pipe(Effect.provide(logs.layer))
       expect(logs.events("session_send_undelivered_on_teardown")).toHaveLength(OUTBOUND_DEPTH)
     }))
 
-  it.scoped("after cancel, replies are dropped and classified: terminal, chunk, unknown", () =>
+  it.effect("after cancel, replies are dropped and classified: terminal, chunk, unknown", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
       const out = yield* makeOutbound(instantStream(), () => Effect.void)
@@ -132,7 +133,7 @@ describe("Session sender", () => {
       expect(ids("session_send_dropped_unknown")).toEqual(["u1", "u2"])
     }))
 
-  it.scoped("a write failure logs session_send_failed, cancels, and later sends are dropped", () =>
+  it.effect("a write failure logs session_send_failed, cancels, and later sends are dropped", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
       const out = yield* makeOutbound(instantStream(() => {}, new Error("stream reset")), () => Effect.void).pipe(
@@ -145,7 +146,7 @@ describe("Session sender", () => {
       expect(logs.events("session_send_dropped_terminal").map((e) => e.command_id)).toEqual(["second"])
     }))
 
-  it.scoped("afterWrite runs for each terminal reply, in order, once the stream called back for it", () =>
+  it.effect("afterWrite runs for each terminal reply, in order, once the stream called back for it", () =>
     Effect.gen(function*() {
       const order: Array<string> = []
       const held = heldStream()
@@ -153,7 +154,7 @@ describe("Session sender", () => {
       yield* out.send(R.done("x", 0))
       yield* out.send(started("chunk"))
       yield* out.send(R.error("y", 5, "boom"))
-      const flushing = yield* Effect.fork(out.flush)
+      const flushing = yield* Effect.forkChild(out.flush)
       yield* settle
       expect(held.handed).toEqual(["x", "chunk", "y"])
       expect(order).toEqual([])
@@ -162,7 +163,7 @@ describe("Session sender", () => {
       expect(order).toEqual(["after x", "after y"])
     }))
 
-  it.scoped("a failure reported by the write callback logs session_send_failed once and cancels", () =>
+  it.effect("a failure reported by the write callback logs session_send_failed once and cancels", () =>
     Effect.gen(function*() {
       const logs = captureLogs()
       const held = heldStream()

@@ -1,6 +1,8 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import type { Redacted } from "effect"
-import { Deferred, Effect, Fiber, Layer, Ref, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Layer, Ref } from "effect"
+import { TestClock } from "effect/testing"
 import { BootstrapStoreFromDir } from "../../src/layers/BootstrapStoreLive.js"
 import { RegistrarLive } from "../../src/layers/RegistrarLive.js"
 import { Hydra, HydraError } from "../../src/services/Hydra.js"
@@ -25,7 +27,7 @@ const unconsumedFailure = new HydraError({ kind: "not_reached", consumed: false,
 
 /** A Hydra whose every exchange runs `script` and is counted. */
 const scriptedHydra = (calls: Ref.Ref<number>, script: Effect.Effect<Redacted.Redacted<string>, HydraError>) =>
-  Layer.succeed(Hydra, { exchange: () => Effect.zipRight(Ref.update(calls, (n) => n + 1), script) })
+  Layer.succeed(Hydra, { exchange: () => Effect.andThen(Ref.update(calls, (n) => n + 1), script) })
 
 const withRegistrar = <A, E>(
   script: Effect.Effect<Redacted.Redacted<string>, HydraError>,
@@ -38,7 +40,7 @@ const withRegistrar = <A, E>(
     const layer = RegistrarLive.pipe(
       Layer.provide(scriptedHydra(calls, script)),
       Layer.provide(configFrom({ CLAWKER_CP_HYDRA_URL: "https://127.0.0.1:9", CLAWKER_CP_AGENT_ADDR: "127.0.0.1:9" })),
-      Layer.provide(BootstrapStoreFromDir(fx.dir).pipe(Layer.orDie))
+      Layer.provide(BootstrapStoreFromDir(fx.dir).pipe(Layer.provide(NodeFileSystem.layer), Layer.orDie))
     )
     const result = yield* body(calls).pipe(Effect.provide(layer), Effect.provide(logs.layer))
     return { result, logs, calls: yield* Ref.get(calls) }
@@ -51,8 +53,8 @@ const gatedConsumedFailure = Effect.gen(function*() {
   const entered = yield* Deferred.make<void>()
   const gate = yield* Deferred.make<void>()
   const script = Deferred.succeed(entered, undefined).pipe(
-    Effect.zipRight(Deferred.await(gate)),
-    Effect.zipRight(consumedFailure)
+    Effect.andThen(Deferred.await(gate)),
+    Effect.andThen(consumedFailure)
   )
   return { entered, gate, script }
 })
@@ -106,10 +108,10 @@ describe("Registrar coordinator", () => {
       const { entered, gate, script: slowConsumed } = yield* gatedConsumedFailure
       const { calls, logs, result } = yield* withRegistrar(slowConsumed, () =>
         Effect.gen(function*() {
-          const first = yield* Effect.fork(register)
+          const first = yield* Effect.forkChild(register)
           yield* Deferred.await(entered)
-          const second = yield* Effect.fork(register)
-          const third = yield* Effect.fork(register)
+          const second = yield* Effect.forkChild(register)
+          const third = yield* Effect.forkChild(register)
           // Let the other callers run as far as they can before the first attempt ends.
           yield* TestClock.adjust("1 minute")
           yield* Deferred.succeed(gate, undefined)
@@ -125,7 +127,7 @@ describe("Registrar coordinator", () => {
       const { entered, gate, script: slowConsumed } = yield* gatedConsumedFailure
       const { calls, logs, result } = yield* withRegistrar(slowConsumed, () =>
         Effect.gen(function*() {
-          const session = yield* Effect.fork(register)
+          const session = yield* Effect.forkChild(register)
           yield* Deferred.await(entered)
           yield* Fiber.interrupt(session)
           yield* Deferred.succeed(gate, undefined)

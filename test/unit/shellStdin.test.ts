@@ -56,18 +56,18 @@ describe("stdin feeder", () => {
     Effect.gen(function*() {
       const feeder = yield* feederFor()
       const fake = fakeWriter({ hold: true })
-      const feeding = yield* Effect.fork(feeder.feed(fake.writer, Buffer.from("init")))
+      const feeding = yield* Effect.forkChild(feeder.feed(fake.writer, Buffer.from("init")))
       yield* feeder.offer(Buffer.from("one"))
       yield* feeder.offer(Buffer.from("two"))
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
       expect(fake.written).toEqual(["init"])
       fake.release()
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
       expect(fake.written).toEqual(["init", "one"])
       yield* feeder.close
       while (!fake.ended()) {
         fake.release()
-        yield* Effect.yieldNow()
+        yield* Effect.yieldNow
       }
       yield* Fiber.join(feeding)
       expect(fake.written).toEqual(["init", "one", "two"])
@@ -104,10 +104,10 @@ describe("stdin feeder", () => {
       overflows.length = 0
       const feeder = yield* feederFor()
       const fake = fakeWriter()
-      const feeding = yield* Effect.fork(feeder.feed(fake.writer, Buffer.alloc(0)))
+      const feeding = yield* Effect.forkChild(feeder.feed(fake.writer, Buffer.alloc(0)))
       for (let i = 0; i < 3; i++) {
         yield* feeder.offer(Buffer.alloc(STDIN_PENDING_LIMIT))
-        yield* Effect.yieldNow()
+        yield* Effect.yieldNow
       }
       yield* feeder.close
       yield* Fiber.join(feeding)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Duration, Effect, Either, Fiber, Layer, Option, TestClock } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Option, Result } from "effect"
+import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { bashExitCode, withFailure } from "../../src/domain/exitCodes.js"
@@ -9,8 +10,9 @@ import { lookupProgram } from "../../src/layers/supervisor/onPath.js"
 import { Supervisor } from "../../src/services/Supervisor.js"
 import { writeAccounts } from "../support/accounts.js"
 import { tempDir } from "../support/fixtures.js"
-import { captureLogs } from "../support/logs.js"
+import { withCapturedLogs } from "../support/logs.js"
 import { isRoot } from "../support/pidns.js"
+import { untilSleepPending, withSleepCount } from "../support/sleeps.js"
 import { configFrom, supervisorLayers } from "../support/supervisorLayers.js"
 
 if (!isRoot) console.log("supervisor stop tests skipped: spawning as another user needs root")
@@ -59,7 +61,7 @@ describe("default_cmd routing (the --help convention)", () => {
     // One program, never split on whitespace: a name with a space is looked up as it is.
     { argv: ["-v"], defaultCmd: "claude --yes", expected: ["claude --yes", "-v"], because: "argv[0] starts with -" }
   ])("$argv with default_cmd $defaultCmd runs $expected", ({ argv, because, defaultCmd, expected }) => {
-    expect(Either.getOrThrow(plan(argv, defaultCmd))).toEqual({ argv: expected, routedBecause: because })
+    expect(Result.getOrThrow(plan(argv, defaultCmd))).toEqual({ argv: expected, routedBecause: because })
   })
 
   it.each([
@@ -70,7 +72,7 @@ describe("default_cmd routing (the --help convention)", () => {
     { argv: ["-v"], defaultCmd: "codex", error: "lookup \"codex\": executable file not found in $PATH" },
     { argv: ["nosuch"], defaultCmd: "claude yes", error: "lookup \"claude yes\": executable file not found in $PATH" }
   ])("$argv with default_cmd '$defaultCmd' is a spawn failure: $error", ({ argv, defaultCmd, error }) => {
-    expect(Either.getLeft(plan(argv, defaultCmd))).toEqual(Option.some(error))
+    expect(Result.getFailure(plan(argv, defaultCmd))).toEqual(Option.some(error))
   })
 })
 
@@ -123,70 +125,72 @@ const untilSleeping = (pid: number) =>
     while (commOf(pid) !== "sleep") await new Promise((r) => setTimeout(r, 5))
   })
 
-/** Yields until the stop fiber is parked on the TestClock (its grace timer is scheduled). */
-const untilTimerScheduled = Effect.gen(function*() {
-  while (Chunk.isEmpty(yield* TestClock.sleeps())) yield* Effect.yieldNow()
-})
-
 describe("Supervisor.stop(grace) with TestClock and a real child", () => {
-  it.scoped("nothing spawned: none, and no signal sent", () =>
+  it.effect("nothing spawned: none, and no signal sent", () =>
     Effect.gen(function*() {
       const { supervisor } = yield* supervised("exec sleep 100")
       expect(yield* supervisor.stop(Duration.seconds(10))).toEqual(Option.none())
       expect(yield* supervisor.spawned).toBe(false)
     }))
 
-  it.scoped.skipIf(!isRoot)(
+  it.effect.skipIf(!isRoot)(
     "a child ignoring SIGTERM gets SIGKILL exactly at the grace, not before",
     () =>
-      Effect.gen(function*() {
-        const logs = captureLogs()
-        const { supervisor } = yield* supervised("trap '' TERM; exec sleep 100").pipe(Effect.provide(logs.layer))
-        expect(yield* supervisor.spawn("")).toBe("spawned")
-        const pid = logs.events("spawn_started")[0]?.pid as number
-        yield* untilSleeping(pid)
+      // Effect 4 has no TestClock.sleeps(): count the sleeps through a wrapping Clock (test/support/sleeps.ts).
+      withSleepCount((pendingSleeps) =>
+        withCapturedLogs((logs) =>
+          Effect.gen(function*() {
+            const { supervisor } = yield* supervised("trap '' TERM; exec sleep 100")
+            expect(yield* supervisor.spawn("")).toBe("spawned")
+            const pid = logs.events("spawn_started")[0]?.pid as number
+            yield* untilSleeping(pid)
 
-        const stopping = yield* Effect.fork(supervisor.stop(Duration.seconds(10)))
-        yield* untilTimerScheduled
-        expect(logs.events("supervisor_stop_sigterm")).toHaveLength(1)
-        yield* TestClock.adjust(Duration.millis(9_999))
-        expect(yield* Fiber.poll(stopping)).toEqual(Option.none())
-        expect(logs.events("supervisor_stop_sigkill")).toHaveLength(0)
-        expect(commOf(pid)).toBe("sleep")
+            const stopping = yield* Effect.forkChild(supervisor.stop(Duration.seconds(10)))
+            // Until the stop fiber is parked on the TestClock (its grace timer is scheduled).
+            yield* untilSleepPending(pendingSleeps)
+            expect(logs.events("supervisor_stop_sigterm")).toHaveLength(1)
+            yield* TestClock.adjust(Duration.millis(9_999))
+            expect(stopping.pollUnsafe()).toBeUndefined()
+            expect(logs.events("supervisor_stop_sigkill")).toHaveLength(0)
+            expect(commOf(pid)).toBe("sleep")
 
-        yield* TestClock.adjust(Duration.millis(1))
-        expect(yield* Fiber.join(stopping)).toEqual(Option.some(137))
-        expect(logs.events("supervisor_stop_sigkill")).toMatchObject([{ pgid: pid, grace_ms: 10_000 }])
-        expect(logs.events("spawn_main_reaped")).toMatchObject([{ pid, code: null, signal: 9, exit_code: 137 }])
-      })
+            yield* TestClock.adjust(Duration.millis(1))
+            expect(yield* Fiber.join(stopping)).toEqual(Option.some(137))
+            expect(logs.events("supervisor_stop_sigkill")).toMatchObject([{ pgid: pid, grace_ms: 10_000 }])
+            expect(logs.events("spawn_main_reaped")).toMatchObject([{ pid, code: null, signal: 9, exit_code: 137 }])
+          })
+        )
+      )
   )
 
-  it.scoped.skipIf(!isRoot)(
+  it.effect.skipIf(!isRoot)(
     "finishes early, with no clock advance, when the group exits on SIGTERM",
     () =>
-      Effect.gen(function*() {
-        const logs = captureLogs()
-        const { supervisor } = yield* supervised("exec sleep 100").pipe(Effect.provide(logs.layer))
-        yield* supervisor.spawn("")
-        const pid = logs.events("spawn_started")[0]?.pid as number
-        yield* untilSleeping(pid)
-        expect(yield* supervisor.stop(Duration.seconds(10))).toEqual(Option.some(143))
-        expect(yield* supervisor.exited).toBe(143)
-        expect(logs.events("supervisor_stop_sigkill")).toHaveLength(0)
-      })
+      withCapturedLogs((logs) =>
+        Effect.gen(function*() {
+          const { supervisor } = yield* supervised("exec sleep 100")
+          yield* supervisor.spawn("")
+          const pid = logs.events("spawn_started")[0]?.pid as number
+          yield* untilSleeping(pid)
+          expect(yield* supervisor.stop(Duration.seconds(10))).toEqual(Option.some(143))
+          expect(yield* supervisor.exited).toBe(143)
+          expect(logs.events("supervisor_stop_sigkill")).toHaveLength(0)
+        })
+      )
   )
 
-  it.scoped.skipIf(!isRoot)(
+  it.effect.skipIf(!isRoot)(
     "after the child exited by itself: its code, no signal, and spawn stays single-shot",
     () =>
-      Effect.gen(function*() {
-        const logs = captureLogs()
-        const { supervisor } = yield* supervised("exit 5").pipe(Effect.provide(logs.layer))
-        yield* supervisor.spawn("")
-        expect(yield* supervisor.exited).toBe(5)
-        expect(yield* supervisor.stop(Duration.seconds(10))).toEqual(Option.some(5))
-        expect(logs.events("supervisor_stop_sigterm")).toHaveLength(0)
-        expect(yield* supervisor.spawn("")).toBe("already-spawned")
-      })
+      withCapturedLogs((logs) =>
+        Effect.gen(function*() {
+          const { supervisor } = yield* supervised("exit 5")
+          yield* supervisor.spawn("")
+          expect(yield* supervisor.exited).toBe(5)
+          expect(yield* supervisor.stop(Duration.seconds(10))).toEqual(Option.some(5))
+          expect(logs.events("supervisor_stop_sigterm")).toHaveLength(0)
+          expect(yield* supervisor.spawn("")).toBe("already-spawned")
+        })
+      )
   )
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Layer, Result } from "effect"
 import * as path from "node:path"
 import { parseGroup, parsePasswd, resolveUserSpec } from "../../src/domain/passwd.js"
 import { envForUser } from "../../src/domain/userEnv.js"
@@ -19,7 +19,7 @@ const resolve = (spec: string, files: { passwd?: string; group?: string } = {}) 
       CLAWKERD_GROUP_FILE: files.group ?? accounts.group
     }, [])
     const resolver = UserResolverLive.pipe(Layer.provide(Layer.succeed(DaemonConfig, config)))
-    const result = yield* Effect.either(
+    const result = yield* Effect.result(
       Effect.flatMap(UserResolver, (r) => r.resolve(spec)).pipe(Effect.provide(resolver))
     )
     return { accounts, result }
@@ -29,11 +29,11 @@ const resolved = (spec: string) =>
   Effect.flatMap(
     resolve(spec),
     ({ accounts, result }) =>
-      Effect.succeed({ accounts, user: Either.getOrThrowWith(result, (e) => new Error(e.message)) })
+      Effect.succeed({ accounts, user: Result.getOrThrowWith(result, (e) => new Error(e.message)) })
   )
 
 const problem = (spec: string, files: { passwd?: string; group?: string } = {}) =>
-  Effect.map(resolve(spec, files), ({ result }) => Either.isLeft(result) ? result.left.message : "resolved")
+  Effect.map(resolve(spec, files), ({ result }) => Result.isFailure(result) ? result.failure.message : "resolved")
 
 describe("UserResolver: CLAWKER_USER against passwd and group files", () => {
   it.effect("name: uid, primary gid, the groups listing the user (not the primary), home, shell", () =>
@@ -155,7 +155,7 @@ const referenceUser = (spec: string) => resolveUserSpec(spec, REFERENCE_PASSWD, 
 
 describe("user resolution: the reference's scenarios (moby's rules)", () => {
   it.each(["claude", "1000", "+1000", "claude:", "1000:"])("%s → 1000/1000, /home/claude, groups [10]", (spec) => {
-    expect(referenceUser(spec)).toEqual(Either.right({
+    expect(referenceUser(spec)).toEqual(Result.succeed({
       name: "claude",
       uid: 1000,
       gid: 1000,
@@ -168,22 +168,22 @@ describe("user resolution: the reference's scenarios (moby's rules)", () => {
   it.each(["claude:wheel", "1000:10", "claude:10", "1000:wheel", "claude:wheel:ignored"])(
     "%s → gid 10, supplementary groups cleared",
     (spec) => {
-      expect(referenceUser(spec)).toEqual(Either.right(expect.objectContaining({ uid: 1000, gid: 10, groups: [] })))
+      expect(referenceUser(spec)).toEqual(Result.succeed(expect.objectContaining({ uid: 1000, gid: 10, groups: [] })))
     }
   )
 
   it("errors: empty spec, an unknown name (named), an empty user part", () => {
-    expect(referenceUser("")).toEqual(Either.left("empty user spec"))
+    expect(referenceUser("")).toEqual(Result.fail("empty user spec"))
     expect(referenceUser("nosuchuser")).toEqual(
-      Either.left("unable to find user nosuchuser: no matching entries in passwd file")
+      Result.fail("unable to find user nosuchuser: no matching entries in passwd file")
     )
-    expect(Either.isLeft(referenceUser(":wheel"))).toBe(true)
+    expect(Result.isFailure(referenceUser(":wheel"))).toBe(true)
   })
 
   it("USER/LOGNAME name the first row with the uid; membership and home come from the matched row", () => {
     const passwd = parsePasswd("first:x:1000:1000::/home/first:/bin/sh\nalias:x:1000:1000:::/bin/sh\n")
     const groups = parseGroup("g:x:20:alias\n")
-    expect(resolveUserSpec("alias", passwd, groups)).toEqual(Either.right(expect.objectContaining({
+    expect(resolveUserSpec("alias", passwd, groups)).toEqual(Result.succeed(expect.objectContaining({
       name: "first",
       uid: 1000,
       groups: [20],
@@ -194,7 +194,7 @@ describe("user resolution: the reference's scenarios (moby's rules)", () => {
   it("the primary group is a supplementary group only when a group lists the user; file order is kept", () => {
     const groups = parseGroup("z:x:30:claude\nclaude:x:1000:claude\na:x:5:claude\n")
     expect(resolveUserSpec("claude", REFERENCE_PASSWD, groups)).toEqual(
-      Either.right(expect.objectContaining({ gid: 1000, groups: [30, 1000, 5] }))
+      Result.succeed(expect.objectContaining({ gid: 1000, groups: [30, 1000, 5] }))
     )
   })
 })

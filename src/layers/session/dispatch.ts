@@ -83,9 +83,9 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
       // A CMD that exits at once must not tear the listener down before CP has its Done.
       const outcome = yield* supervisor.answering(
         Effect.gen(function*() {
-          const outcome = yield* Effect.either(supervisor.spawn(defaultCmd))
-          if (outcome._tag === "Right") {
-            yield* outcome.right === "spawned"
+          const outcome = yield* Effect.result(supervisor.spawn(defaultCmd))
+          if (outcome._tag === "Success") {
+            yield* outcome.success === "spawned"
               ? Log.info("agent_ready_spawned", { command_id: commandId })
               : Log.info("agent_ready_already_spawned", { command_id: commandId })
             yield* send(R.done(commandId, 0))
@@ -94,16 +94,16 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
           return outcome
         })
       )
-      if (outcome._tag === "Left") {
-        yield* Log.error("agent_ready_spawn_failed", { command_id: commandId, error: outcome.left.message })
-        yield* send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: spawn: ${outcome.left.message}`))
+      if (outcome._tag === "Failure") {
+        yield* Log.error("agent_ready_spawn_failed", { command_id: commandId, error: outcome.failure.message })
+        yield* send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: spawn: ${outcome.failure.message}`))
         // Spec: after a spawn failure the daemon exits 1 by itself (the CP would SIGKILL it in 15 s),
         // once the Error is on its way.
         return yield* caps.exitAfterReply(commandId, EXIT_TRANSIENT)
       }
     }).pipe(
-      Effect.catchAllDefect((defect) =>
-        Effect.zipRight(
+      Effect.catchDefect((defect) =>
+        Effect.andThen(
           Log.error("agent_ready_panic", { command_id: commandId, error: defectText(defect) }),
           send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: panic: ${defectText(defect)}`))
         )
@@ -117,7 +117,7 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
     const registrar = caps.registrar.value
     return caps.background(
       registrar.register.pipe(
-        Effect.catchAllDefect((defect) =>
+        Effect.catchDefect((defect) =>
           Effect.as(Log.error("register_panic", { command_id: commandId, error: defectText(defect) }), {
             ok: false,
             error: `register panic: ${defectText(defect)}`
@@ -133,7 +133,7 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
       case "hello":
         return hello(commandId)
       case "shell":
-        return Effect.zipRight(
+        return Effect.andThen(
           progress((p) => p.startStep(commandId)),
           viaShell(commandId, "shell", (s) => s.run(commandId, payload.value))
         )
@@ -155,22 +155,22 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
   /** The spec's dispatch rules, checked in order; handles one Command inline. */
   return (frame: InboundFrame): Effect.Effect<void> => {
     if (isMalformed(frame)) {
-      return Effect.zipRight(
+      return Effect.andThen(
         Log.warn("session_frame_malformed", { reason: frame.reason, bytes: frame.bytes }),
         send(invalid("", `malformed command frame: ${frame.reason}`))
       )
     }
     const { commandId, payload } = frame
     if (payload === undefined) {
-      return Effect.zipRight(
+      return Effect.andThen(
         Log.warn("session_unknown_payload", { command_id: commandId }),
         send(invalid(commandId, "unknown payload type <unset>"))
       )
     }
     if (commandId === "" && payload.$case !== "hello") return send(invalid("", "command_id required"))
     return route(commandId, payload).pipe(
-      Effect.catchAllDefect((defect) =>
-        Effect.zipRight(
+      Effect.catchDefect((defect) =>
+        Effect.andThen(
           Log.error("session_dispatch_failed", {
             command_id: commandId,
             payload_type: payload.$case,

@@ -1,5 +1,5 @@
 import type { Scope } from "effect"
-import { Deferred, Duration, Effect, Exit, FiberId, Option, Queue } from "effect"
+import { Deferred, Duration, Effect, Exit, Option, Queue } from "effect"
 import * as Log from "../../domain/log.js"
 import { isTerminal } from "../../domain/responses.js"
 import type { Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
@@ -71,7 +71,7 @@ export const makeOutbound = (
     /** Room in the queue: in at once. Full: wait for room or cancel, whichever comes first. */
     const enqueue = (item: Item) =>
       Effect.suspend(() =>
-        Queue.unsafeOffer(queue, item)
+        Queue.offerUnsafe(queue, item)
           ? Effect.succeed(true)
           : Effect.raceFirst(Queue.offer(queue, item).pipe(Effect.as(true)), cancelled.pipe(Effect.as(false)))
       )
@@ -84,7 +84,7 @@ export const makeOutbound = (
 
     const cancel = Effect.gen(function*() {
       if (!(yield* Deferred.succeed(cancelledSignal, undefined))) return
-      for (const item of yield* Queue.takeAll(queue)) {
+      for (const item of yield* Queue.clear(queue)) {
         if (item._tag === "reply") {
           yield* Log.warn("session_send_undelivered_on_teardown", {
             command_id: item.response.commandId,
@@ -108,7 +108,7 @@ export const makeOutbound = (
     let idle: Array<Deferred.Deferred<void>> = []
     const settle = () => {
       if (unconfirmed !== 0) return
-      for (const waiter of idle) Deferred.unsafeDone(waiter, Exit.void)
+      for (const waiter of idle) Deferred.doneUnsafe(waiter, Exit.void)
       idle = []
     }
     const confirmations = yield* Queue.unbounded<{ readonly response: Response; readonly error: Error | undefined }>()
@@ -117,7 +117,7 @@ export const makeOutbound = (
         unconfirmed--
         return settle()
       }
-      Queue.unsafeOffer(confirmations, { response, error: error ?? undefined })
+      Queue.offerUnsafe(confirmations, { response, error: error ?? undefined })
     }
 
     const failed = (response: Response, error: Error) =>
@@ -145,7 +145,7 @@ export const makeOutbound = (
     /** Every reply handed to the stream so far was written and confirmed. Checked and joined in one step. */
     const allConfirmed = Effect.suspend(() => {
       if (unconfirmed === 0) return Effect.void
-      const waiter = Deferred.unsafeMake<void>(FiberId.none)
+      const waiter = Deferred.makeUnsafe<void>()
       idle.push(waiter)
       return Deferred.await(waiter)
     })
@@ -173,7 +173,7 @@ export const makeOutbound = (
     const flush = Effect.gen(function*() {
       const done = yield* Deferred.make<void>()
       const finished = yield* enqueue({ _tag: "flush", done }).pipe(
-        Effect.zipRight(Deferred.await(done)),
+        Effect.andThen(Deferred.await(done)),
         Effect.raceFirst(cancelled),
         Effect.timeoutOption(FLUSH_LIMIT)
       )

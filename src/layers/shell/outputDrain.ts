@@ -58,8 +58,8 @@ export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<Outpu
     const socket = yield* Effect.acquireRelease(
       Effect.try({
         try: () => {
-          // `onread` is a documented constructor option; @types/node 20 lists it under connect() only.
-          const options: net.SocketConstructorOpts & net.ConnectOpts = {
+          // `onread` is a documented constructor option (@types/node 24 lists it there).
+          const options: net.SocketConstructorOpts = {
             fd,
             readable: true,
             writable: false,
@@ -67,7 +67,7 @@ export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<Outpu
               // Node asks for the buffer of the next read after each callback below has run.
               buffer: () => readInto,
               callback: (bytes: number, buf: Buffer) => {
-                Queue.unsafeOffer(events, { _tag: "Chunk", data: keep(buf, bytes) })
+                Queue.offerUnsafe(events, { _tag: "Chunk", data: keep(buf, bytes) })
                 return ++unhandled < READ_AHEAD
               }
             }
@@ -77,7 +77,7 @@ export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<Outpu
           socket.on("error", (e) => {
             readError = e
           })
-          socket.on("close", () => Queue.unsafeOffer(events, { _tag: "Closed", error: readError }))
+          socket.on("close", () => Queue.offerUnsafe(events, { _tag: "Closed", error: readError }))
           // Flowing mode, so EOF turns into 'end' and then 'close' even when nothing was ever read.
           socket.resume()
           return socket

@@ -101,10 +101,10 @@ const awaitStage = (run: CommandRun, stage: Stage): Effect.Effect<StageStatus> =
   const id = run.running.id
   return Deferred.await(stage.status).pipe(
     Effect.tap((status) => run.sink.send(Reply.stageExit(id, stage.index, status))),
-    Effect.catchAllDefect((defect) =>
+    Effect.catchDefect((defect) =>
       Log.error("shell_stage_reaper_panic", { command_id: id, stage_index: stage.index, error: errorText(defect) })
         .pipe(
-          Effect.zipRight(run.sink.send(Reply.stageExit(id, stage.index, NO_STATUS))),
+          Effect.andThen(run.sink.send(Reply.stageExit(id, stage.index, NO_STATUS))),
           Effect.as(NO_STATUS)
         )
     )
@@ -135,9 +135,9 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       input: fds.pipe("stage[0] stdin"),
       links: Effect.forEach(command.stages.slice(0, last), (_, i) => fds.pipe(`stage[${i}] stdout`)),
       output: fds.pipe("combined output")
-    }).pipe(Effect.either)
-    if (pipes._tag === "Left") return yield* spawnFailed(run, pipes.left)
-    const { input, links, output } = pipes.right
+    }).pipe(Effect.result)
+    if (pipes._tag === "Failure") return yield* spawnFailed(run, pipes.failure)
+    const { input, links, output } = pipes.success
 
     for (const [i, stage] of command.stages.entries()) {
       const stdio: StageFds = [
@@ -147,11 +147,11 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       ]
       const started = yield* spawnStage(i, stage, stdio, run.registry).pipe(
         Effect.tap(running.addStage),
-        Effect.either,
+        Effect.result,
         // A teardown must find every started stage in the running command, so nothing in between can stop.
         Effect.uninterruptible
       )
-      if (started._tag === "Left") return yield* spawnFailed(run, `stage[${i}] start: ${started.left.message}`)
+      if (started._tag === "Failure") return yield* spawnFailed(run, `stage[${i}] start: ${started.failure.message}`)
     }
     // Only the children hold write ends now: EOF arrives when the last writer exits.
     yield* Effect.forEach(
@@ -162,9 +162,9 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
     yield* sink.send(Reply.started(id))
 
     const timer = command.timeoutSeconds > 0
-      ? yield* Effect.fork(
+      ? yield* Effect.forkChild(
         Effect.sleep(Duration.seconds(command.timeoutSeconds)).pipe(
-          Effect.zipRight(running.fail({
+          Effect.andThen(running.fail({
             code: ErrorCode.ERROR_CODE_TIMEOUT,
             message: `pipeline killed after ${command.timeoutSeconds}s timeout`,
             outcome: "timeout"
@@ -177,23 +177,22 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
     yield* Effect.addFinalizer(() => Effect.sync(() => stdin.destroy()))
     // Write callbacks report stdin errors; without a listener an EPIPE 'error' would be thrown at PID 1.
     stdin.on("error", () => {})
-    const feeder = yield* Effect.fork(
+    const feeder = yield* Effect.forkChild(
       running.feeder.feed(streamWriter(stdin), command.initialStdin).pipe(
-        Effect.catchAll((e) => running.fail(ioFailure(e.message)))
+        Effect.catch((e) => running.fail(ioFailure(e.message)))
       )
     )
     const echo = command.printOutput && run.reporter._tag === "Some" ? run.reporter.value.echo : undefined
-    const forward = (data: Buffer) =>
-      Effect.zipRight(echo ? echo(data) : Effect.void, sink.send(Reply.output(id, data)))
+    const forward = (data: Buffer) => Effect.andThen(echo ? echo(data) : Effect.void, sink.send(Reply.output(id, data)))
     const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errorText(e.cause)}`))
-    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.either)
-    const drain = yield* Effect.fork(
-      reader._tag === "Right"
-        ? reader.right.drain(forward).pipe(Effect.catchAll(drainFailed))
-        : drainFailed(reader.left)
+    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.result)
+    const drain = yield* Effect.forkChild(
+      reader._tag === "Success"
+        ? reader.success.drain(forward).pipe(Effect.catch(drainFailed))
+        : drainFailed(reader.failure)
     )
 
-    const waiters = yield* Effect.forEach(running.stages, (stage) => Effect.fork(awaitStage(run, stage)))
+    const waiters = yield* Effect.forEach(running.stages, (stage) => Effect.forkChild(awaitStage(run, stage)))
     const statuses = yield* Effect.forEach(waiters, Fiber.join)
     yield* Fiber.interrupt(feeder)
     stdin.destroy()
@@ -250,13 +249,13 @@ export const runCommand = (run: CommandRun): Effect.Effect<void> =>
       })
     }
     const ending = yield* Effect.scoped(execute(run, closer)).pipe(
-      Effect.catchAllDefect((defect) =>
+      Effect.catchDefect((defect) =>
         Log.error("shell_worker_crashed", { command_id: id, error: errorText(defect) }).pipe(
           Effect.as<Ending>({ reply: Reply.crashed(id, defect), outcome: "incomplete", finalExitCode: -1 })
         )
       ),
       Effect.onInterrupt(() =>
-        Effect.zipRight(run.finish(undefined), audit({ outcome: "incomplete", finalExitCode: -1 }))
+        Effect.andThen(run.finish(undefined), audit({ outcome: "incomplete", finalExitCode: -1 }))
       )
     )
     yield* run.finish(ending.reply)

@@ -66,7 +66,7 @@ export const spawnStage = (
   registry: ProcessRegistryShape
 ): Effect.Effect<Stage, SpawnFailed> =>
   Effect.flatMap(Deferred.make<StageStatus>(), (status) =>
-    Effect.async<Stage, SpawnFailed>((resume) => {
+    Effect.callback<Stage, SpawnFailed>((resume) => {
       const fail = (message: string) => resume(Effect.fail(new SpawnFailed({ message })))
       let statusRead: number, statusWrite: number
       try {
@@ -86,7 +86,7 @@ export const spawnStage = (
           (s) => {
             exited = true
             registry.remove(pid)
-            Deferred.unsafeDone(status, Exit.succeed(stageStatus(s.code, s.signal)))
+            Deferred.doneUnsafe(status, Exit.succeed(stageStatus(s.code, s.signal)))
           }
         )
       } catch (e) {

@@ -46,7 +46,7 @@ export interface StdinFeeder {
 const CLOSE = "close" as const
 
 const callback = (start: (done: (error: unknown) => void) => void): Effect.Effect<void, unknown> =>
-  Effect.async<void, unknown>((resume) => {
+  Effect.callback<void, unknown>((resume) => {
     start((error) => resume(error === null || error === undefined ? Effect.void : Effect.fail(error)))
   })
 
@@ -97,7 +97,7 @@ export const makeStdinFeeder = (
 
     const end = (writer: StdinWriter) =>
       callback(writer.end).pipe(
-        Effect.catchAll((e) =>
+        Effect.catch((e) =>
           isClosedPipe(e)
             ? Effect.void
             : Log.warn("session_close_stdin_failed", { command_id: commandId, error: errorText(e) })
@@ -108,7 +108,7 @@ export const makeStdinFeeder = (
       Effect.gen(function*() {
         if (initial.length > 0) {
           yield* callback((done) => writer.write(initial, done)).pipe(
-            Effect.catchAll((e) => failed("initial_stdin write failed", e))
+            Effect.catch((e) => failed("initial_stdin write failed", e))
           )
         }
         while (true) {
@@ -116,7 +116,7 @@ export const makeStdinFeeder = (
           if (item === CLOSE) return broken ? undefined : yield* end(writer)
           if (!broken) {
             yield* callback((done) => writer.write(item, done)).pipe(
-              Effect.catchAll((e) => failed("stdin write", e)),
+              Effect.catch((e) => failed("stdin write", e)),
               Effect.ensuring(Effect.sync(() => (pending -= item.length)))
             )
           } else {

@@ -1,4 +1,4 @@
-import { Deferred, Effect, Exit, Runtime } from "effect"
+import { Deferred, Effect, Exit } from "effect"
 import * as fs from "node:fs"
 import * as Log from "../../domain/log.js"
 import { spawnChild } from "../../platform/children.js"
@@ -57,16 +57,16 @@ export const launch = (
   registry: ProcessRegistryShape
 ): Effect.Effect<Launched, SpawnError> =>
   Effect.gen(function*() {
-    const run = Runtime.runFork(yield* Effect.runtime<never>())
+    const run = Effect.runForkWith(yield* Effect.context<never>())
     const exit = yield* Deferred.make<ChildExit>()
     const program = req.argv[0] ?? ""
     const onExit = (pid: number) => (status: ChildExit) => {
       registry.remove(pid)
       const reclaimError = req.foreground ? reclaimTerminal() : undefined
       if (reclaimError !== undefined) run(Log.warn("tty_foreground_reclaim_failed", { pid, error: reclaimError }))
-      Deferred.unsafeDone(exit, Exit.succeed({ code: status.code, signal: status.signal }))
+      Deferred.doneUnsafe(exit, Exit.succeed({ code: status.code, signal: status.signal }))
     }
-    const pid = yield* Effect.async<number, SpawnError>((resume) => {
+    const pid = yield* Effect.callback<number, SpawnError>((resume) => {
       const fail = (message: string) => resume(Effect.fail(new SpawnError({ message })))
       let statusRead: number, statusWrite: number
       try {

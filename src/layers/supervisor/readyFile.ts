@@ -15,7 +15,7 @@ const startTime = (): string => fs.readFileSync("/proc/self/stat", "utf8").repla
  */
 export const touchReadyFile = (file: string) =>
   Effect.suspend(() => writeRootFile(file, 0o644, startTime())).pipe(
-    Effect.catchAll((e) => Log.warn("ready_file_touch_failed", { path: file, error: e.problem }))
+    Effect.catch((e) => Log.warn("ready_file_touch_failed", { path: file, error: e.problem }))
   )
 
 /**
@@ -25,5 +25,5 @@ export const touchReadyFile = (file: string) =>
 export const removeStaleReadyFile = (file: string) =>
   removeRootFile(file).pipe(
     Effect.flatMap((removed) => removed ? Log.info("ready_file_stale_removed", { path: file }) : Effect.void),
-    Effect.catchAll((e) => Log.warn("ready_file_remove_failed", { path: file, error: e.problem }))
+    Effect.catch((e) => Log.warn("ready_file_remove_failed", { path: file, error: e.problem }))
   )
