@@ -76,13 +76,13 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
               Effect.suspend(() => {
                 if (finished) return Effect.void
                 finished = true
-                return (reply ? sink.send(reply) : Effect.void).pipe(
-                  Effect.ensuring(Effect.sync(() => {
-                    if (table.get(commandId) !== running) return
-                    table.delete(commandId)
-                    markEnded(commandId)
-                  }))
-                )
+                // The id is retired before its terminal reply goes out: once the CP has read Done, a Stdin
+                // or Signal for it is UNKNOWN_COMMAND_ID, whichever fiber the scheduler runs first.
+                if (table.get(commandId) === running) {
+                  table.delete(commandId)
+                  markEnded(commandId)
+                }
+                return reply ? sink.send(reply) : Effect.void
               })
             const requestExit = (finalExitCode: number) =>
               Log.info("command_exit_on_non_zero", {

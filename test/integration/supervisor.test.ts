@@ -8,7 +8,7 @@ import { ProcessRegistry } from "../../src/services/ProcessRegistry.js"
 import { Supervisor } from "../../src/services/Supervisor.js"
 import { TESTER, writeAccounts } from "../support/accounts.js"
 import { scopedProcessEnv, tempDir } from "../support/fixtures.js"
-import { captureLogs } from "../support/logs.js"
+import { captureLogsScoped } from "../support/logs.js"
 import { isRoot } from "../support/pidns.js"
 import { configFrom, supervisorLayers } from "../support/supervisorLayers.js"
 
@@ -33,8 +33,8 @@ const setup = (userCmd: (paths: { script: string; out: string }) => ReadonlyArra
       CLAWKERD_GROUP_FILE: accounts.group,
       CLAWKERD_READY_FILE: readyFile
     }, userCmd({ script, out }))
-    const logs = captureLogs()
-    const context = yield* Layer.build(Layer.provideMerge(supervisorLayers(config), logs.layer))
+    const logs = yield* captureLogsScoped
+    const context = yield* Layer.build(supervisorLayers(config))
     const lines = () => fs.readFileSync(out, "utf8").split("\n").slice(0, -1)
     return {
       supervisor: Context.get(context, Supervisor),

@@ -1,4 +1,4 @@
-import { Effect, type Layer } from "effect"
+import { Context, Effect, Layer, Logger, References } from "effect"
 import { LoggingTo } from "../../src/layers/Logging.js"
 
 export interface LogRecord {
@@ -31,3 +31,16 @@ export const withCapturedLogs = <A, E, R>(
     const logs = captureLogs()
     return Effect.provide(body(logs), logs.layer)
   })
+
+/**
+ * A fresh log capture installed on the current fiber for the rest of its scope, for tests whose body
+ * calls a service that logs on the caller's fiber (Effect 4's `Effect.updateServiceScoped`; the layer
+ * alone would only reach what it is provided to).
+ */
+export const captureLogsScoped = Effect.gen(function*() {
+  const logs = captureLogs()
+  const context = yield* Layer.build(logs.layer)
+  yield* Effect.updateServiceScoped(Logger.CurrentLoggers, () => Context.get(context, Logger.CurrentLoggers))
+  yield* Effect.updateServiceScoped(References.MinimumLogLevel, () => Context.get(context, References.MinimumLogLevel))
+  return logs
+})
