@@ -118,7 +118,9 @@ export const SupervisorLive: Layer.Layer<
           { discard: true }
         )
       })
-    yield* Effect.forEach(FORWARDED_SIGNALS, (signal) => listenScoped(signal, forward), { discard: true })
+    yield* Effect.forEach(FORWARDED_SIGNALS, (signal) => listenScoped(signal, forward, { first: true }), {
+      discard: true
+    })
 
     const watch = (child: Launched) =>
       Effect.gen(function*() {
