@@ -86,18 +86,22 @@ const UNITS: Readonly<Record<string, (amount: number) => Duration.Duration>> = {
   s: Duration.seconds,
   m: Duration.minutes,
   h: Duration.hours,
-  millis: Duration.millis,
-  seconds: Duration.seconds,
-  minutes: Duration.minutes,
-  hours: Duration.hours
+  milli: Duration.millis,
+  second: Duration.seconds,
+  minute: Duration.minutes,
+  hour: Duration.hours,
+  day: Duration.days
 }
 
-/** `10s`, `500ms`, `2m`, `1h`, a bare number of seconds, or an Effect duration (`10 seconds`); never negative. */
+/**
+ * `10s`, `500ms`, `2m`, `1h`, a bare number of seconds, or an Effect duration (`10 seconds`, `1 second`,
+ * `500 millis`); never negative.
+ */
 const durationOf = (text: string): Result.Result<Duration.Duration, string> => {
-  const t = text.trim()
-  if (t.startsWith("-")) return Result.fail(`"${text}" is negative`)
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(t)
-  const unit = match === null ? undefined : UNITS[match[2] === "" ? "s" : match[2]!]
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(text.trim())
+  const name = match?.[2] ?? ""
+  const unit = UNITS[name === "" ? "s" : name.length > 2 ? name.replace(/s$/, "") : name]
+  if (text.trim().startsWith("-")) return Result.fail(`"${text}" is negative`)
   return match === null || unit === undefined
     ? Result.fail(`"${text}" is not a duration`)
     : Result.succeed(unit(Number(match[1])))

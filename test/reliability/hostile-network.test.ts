@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest"
 import type { HostileScale, HostileTally } from "./support/hostileScenario.js"
 import { runHostileNetwork } from "./support/hostileScenario.js"
 import {
+  collectedHeapInProcess,
   describeFootprint,
   footprint,
   LOW_WATER_GROWTH_BOUND,
   lowWaterGrowth,
-  reclaimedRssInProcess,
   settledFootprint
 } from "./support/procStats.js"
 import { rigTarget, shellRigUnderTest } from "./support/rigs.js"
@@ -15,8 +15,8 @@ import { rigTarget, shellRigUnderTest } from "./support/rigs.js"
  * The real listener and Session dispatcher in this process, attacked from this process: random
  * bytes, early hang-ups, every wrong credential, h2c, and an authorized peer sending fuzzed and
  * unknown frames, a flood and oversized Commands, while a good CP keeps its Hello round trips going.
- * Afterwards this process's fd count is back to its baseline, and its RSS (after a full collection)
- * stops growing over the measured rounds.
+ * Afterwards this process's fd count is back to its baseline, and its JavaScript heap (after a full
+ * collection) stops growing over the measured rounds.
  */
 
 /** The short suite's scale (test/soak runs 1,000 connections). */
@@ -47,19 +47,19 @@ describe("hostile network against the in-process listener", () => {
       await runHostileNetwork(target, { ...SHORT, silent: 0 })
       const baseline = await settledFootprint(process.pid, footprint(process.pid))
 
-      const rss: Array<number> = []
+      const heap: Array<number> = []
       const tallies: Array<HostileTally> = []
       for (let round = 0; round < MEASURED_ROUNDS; round++) {
         tallies.push(await runHostileNetwork(target, SHORT))
         await settledFootprint(process.pid, baseline)
-        rss.push(reclaimedRssInProcess())
+        heap.push(collectedHeapInProcess())
       }
       const after = await settledFootprint(process.pid, baseline)
-      const growth = lowWaterGrowth(rss, MEASURED_ROUNDS / 2)
+      const growth = lowWaterGrowth(heap, MEASURED_ROUNDS / 2)
       console.log(
         `hostile (in-process): ${JSON.stringify(tallies[0])}; ${describeFootprint("baseline", baseline)}; ${
           describeFootprint("after", after)
-        }; RSS after each round's collection: ${rss.map((k) => (k / 1024).toFixed(1)).join(", ")} MiB; ` +
+        }; heap after each round's collection: ${heap.map((k) => (k / 1024).toFixed(1)).join(", ")} MiB; ` +
           `low-water growth ${(growth * 100).toFixed(1)} %`
       )
       expect(after.fds).toBeLessThanOrEqual(baseline.fds)

@@ -142,6 +142,8 @@ describe("DaemonConfig: the README's values and every mistake at once", () => {
       ["500ms", 500],
       ["2m", 120_000],
       ["10 seconds", 10_000],
+      ["1 second", 1_000],
+      ["250 millis", 250],
       ["0", 0]
     ] as const
   )("CLAWKERD_STOP_GRACE=%s is %d ms", ([text, millis]) =>
