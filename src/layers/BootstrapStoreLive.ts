@@ -1,7 +1,7 @@
-import { Clock, Effect, Layer, Redacted } from "effect"
+import { Clock, Effect, FileSystem, Layer, Option, Redacted } from "effect"
+import type { PlatformError } from "effect"
 import { decodeJwt, decodeProtectedHeader } from "jose"
 import { createPrivateKey } from "node:crypto"
-import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { BOOTSTRAP_FILES } from "../domain/constants.js"
 import * as Log from "../domain/log.js"
@@ -10,12 +10,10 @@ import type { BootstrapMaterial } from "../services/BootstrapStore.js"
 import { BootstrapError, BootstrapStore } from "../services/BootstrapStore.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 
-const describeFsError = (e: unknown): string => {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code
-  if (code === "ENOENT") return "does not exist"
-  if (code === "EACCES" || code === "EPERM") return "cannot be read: permission denied"
-  if (code === "EISDIR") return "is a directory, not a file"
-  return `cannot be read: ${e instanceof Error ? e.message : String(e)}`
+const describeFsError = (e: PlatformError.PlatformError): string => {
+  if (e.reason._tag === "NotFound") return "does not exist"
+  if (e.reason._tag === "PermissionDenied") return "cannot be read: permission denied"
+  return `cannot be read: ${e.reason.description ?? e.message}`
 }
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`
@@ -40,34 +38,25 @@ const secretExposure = (stat: { readonly mode: number; readonly uid: number }): 
   return undefined
 }
 
-const readFile = (dir: string, file: string): Effect.Effect<string, BootstrapError> => {
+const readFile = (fs: FileSystem.FileSystem, dir: string, file: string): Effect.Effect<string, BootstrapError> => {
   const p = path.join(dir, file)
-  return Effect.gen(function*() {
-    const text = yield* Effect.tryPromise({
-      // One open: the mode checked is the mode of what is read.
-      try: async () => {
-        const handle = await fs.open(p, "r")
-        try {
-          const stat = await handle.stat()
-          if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" })
-          return { text: await handle.readFile("utf8"), stat }
-        } finally {
-          await handle.close()
-        }
-      },
-      catch: (e) => new BootstrapError({ file, path: p, problem: describeFsError(e) })
-    })
+  const failed = (e: PlatformError.PlatformError) => new BootstrapError({ file, path: p, problem: describeFsError(e) })
+  return Effect.scoped(Effect.gen(function*() {
+    // One open: the mode checked is the mode of what is read.
+    const handle = yield* Effect.mapError(fs.open(p, { flag: "r" }), failed)
+    const stat = yield* Effect.mapError(handle.stat, failed)
+    if (stat.type !== "File") return yield* new BootstrapError({ file, path: p, problem: "is a directory, not a file" })
     if (SECRET_FILES.has(file)) {
-      const exposure = secretExposure(text.stat)
+      const exposure = secretExposure({ mode: stat.mode, uid: Option.getOrElse(stat.uid, () => -1) })
       if (exposure !== undefined) return yield* new BootstrapError({ file, path: p, problem: exposure })
     } else {
-      yield* warnIfLoose(file, p, text.stat.mode)
+      yield* warnIfLoose(file, p, stat.mode)
     }
-    if (text.text.trim() === "") {
-      return yield* new BootstrapError({ file, path: p, problem: "is empty" })
-    }
-    return text.text
-  })
+    const bytes = yield* Effect.mapError(handle.readAlloc(Number(stat.size)), failed)
+    const text = Option.match(bytes, { onNone: () => "", onSome: (b) => Buffer.from(b).toString("utf8") })
+    if (text.trim() === "") return yield* new BootstrapError({ file, path: p, problem: "is empty" })
+    return text
+  }))
 }
 
 const invalid = (dir: string, file: string, problem: string) =>
@@ -83,22 +72,23 @@ const parse = <A>(dir: string, file: string, what: string, f: () => A): Effect.E
  * Reads and validates the bootstrap directory once. Nothing secret is ever put into an error:
  * the messages name the file and the reason only.
  */
-export const loadBootstrap = (dir: string): Effect.Effect<BootstrapMaterial, BootstrapError> =>
+export const loadBootstrap = (dir: string): Effect.Effect<BootstrapMaterial, BootstrapError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const dirStat = yield* Effect.tryPromise({
-      try: () => fs.stat(dir),
-      catch: (e) => new BootstrapError({ file: "directory", path: dir, problem: describeFsError(e) })
-    })
-    if (!dirStat.isDirectory()) {
+    const fs = yield* FileSystem.FileSystem
+    const dirStat = yield* Effect.mapError(
+      fs.stat(dir),
+      (e) => new BootstrapError({ file: "directory", path: dir, problem: describeFsError(e) })
+    )
+    if (dirStat.type !== "Directory") {
       return yield* new BootstrapError({ file: "directory", path: dir, problem: "is not a directory" })
     }
     yield* warnIfLoose("directory", dir, dirStat.mode)
 
     const { assertion: assertionFile, ca: caFile, cert: certFile, key: keyFile } = BOOTSTRAP_FILES
-    const certPem = yield* readFile(dir, certFile)
-    const keyPem = yield* readFile(dir, keyFile)
-    const caPem = yield* readFile(dir, caFile)
-    const assertion = (yield* readFile(dir, assertionFile)).trim()
+    const certPem = yield* readFile(fs, dir, certFile)
+    const keyPem = yield* readFile(fs, dir, keyFile)
+    const caPem = yield* readFile(fs, dir, caFile)
+    const assertion = (yield* readFile(fs, dir, assertionFile)).trim()
 
     const certs = yield* parse(dir, certFile, "not a PEM certificate", () => parseCertificates(certPem))
     const leaf = certs[0]
@@ -132,10 +122,16 @@ export const loadBootstrap = (dir: string): Effect.Effect<BootstrapMaterial, Boo
   })
 
 /** For sibling daemons: a BootstrapStore read from a directory of their choosing. */
-export const BootstrapStoreFromDir = (dir: string): Layer.Layer<BootstrapStore, BootstrapError> =>
+export const BootstrapStoreFromDir = (
+  dir: string
+): Layer.Layer<BootstrapStore, BootstrapError, FileSystem.FileSystem> =>
   Layer.effect(BootstrapStore, loadBootstrap(dir))
 
-export const BootstrapStoreLive: Layer.Layer<BootstrapStore, BootstrapError, DaemonConfig> = Layer.effect(
+export const BootstrapStoreLive: Layer.Layer<
+  BootstrapStore,
+  BootstrapError,
+  DaemonConfig | FileSystem.FileSystem
+> = Layer.effect(
   BootstrapStore,
   Effect.flatMap(DaemonConfig, (config) => loadBootstrap(config.bootstrapDir))
 )

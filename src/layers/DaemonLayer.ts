@@ -1,3 +1,4 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Duration, Effect, Layer } from "effect"
 import { onOwnFiber } from "../domain/fibers.js"
 import { ProgressReporter } from "../services/ProgressReporter.js"
@@ -47,7 +48,7 @@ export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
   ListenerLive.pipe(
     Layer.provideMerge(SessionHandlerLive),
     Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraLive)))),
-    Layer.provideMerge(BootstrapStoreLive),
+    Layer.provideMerge(BootstrapStoreLive.pipe(Layer.provide(NodeFileSystem.layer))),
     Layer.provideMerge(OrphanDrainOnRelease),
     Layer.provideMerge(SupervisorLive.pipe(Layer.provide(UserResolverLive))),
     Layer.provideMerge(ReaperLive),

@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, Layer, Option, Redacted, Ref } from "effect"
+import { Clock, Duration, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
 import { decodeJwt } from "jose"
 import type * as Undici from "undici"
 import { CLIENT_ASSERTION_TYPE, CONTROL_PLANE_CN, REGISTER_SCOPE } from "../domain/constants.js"
@@ -66,23 +66,30 @@ interface TokenResponse {
   readonly expiresIn: number | undefined
 }
 
+const decodeJson = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Unknown))
+
+/** RFC 6749 §5.1's members clawkerd reads; any other member of the body is Hydra's business. */
+const decodeTokenBody = Schema.decodeUnknownOption(Schema.Struct({
+  access_token: Schema.optionalKey(Schema.Unknown),
+  token_type: Schema.optionalKey(Schema.Unknown),
+  expires_in: Schema.optionalKey(Schema.Unknown)
+}))
+const decodeAccessToken = Schema.decodeUnknownOption(Schema.NonEmptyString)
+const decodeExpiresIn = Schema.decodeUnknownOption(Schema.Finite)
+
 /**
  * Checks a 200 answer. Nothing of a 200 body ever goes into a message: it may hold a token.
  */
 const parseTokenResponse = (text: string): TokenResponse | HydraError => {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
+  const json = decodeJson(text)
+  if (Option.isNone(json)) {
     return failure("bad_json", true, `hydra returned 200 with a body that is not JSON (${text.length} bytes)`, 200)
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    return failure("bad_json", true, "hydra returned 200 with JSON that is not an object", 200)
-  }
-  const { access_token: accessToken, expires_in: expiresIn, token_type: tokenType } = json as Record<string, unknown>
-  if (typeof accessToken !== "string" || accessToken === "") {
-    return failure("empty_token", true, "hydra returned 200 without an access_token", 200)
-  }
+  const body = Array.isArray(json.value) ? Option.none() : decodeTokenBody(json.value)
+  if (Option.isNone(body)) return failure("bad_json", true, "hydra returned 200 with JSON that is not an object", 200)
+  const token = decodeAccessToken(body.value.access_token)
+  if (Option.isNone(token)) return failure("empty_token", true, "hydra returned 200 without an access_token", 200)
+  const tokenType = body.value.token_type
   if (tokenType !== undefined && tokenType !== "" && String(tokenType).toLowerCase() !== "bearer") {
     return failure(
       "bad_token_type",
@@ -91,7 +98,7 @@ const parseTokenResponse = (text: string): TokenResponse | HydraError => {
       200
     )
   }
-  return { token: Redacted.make(accessToken), expiresIn: typeof expiresIn === "number" ? expiresIn : undefined }
+  return { token: Redacted.make(token.value), expiresIn: Option.getOrUndefined(decodeExpiresIn(body.value.expires_in)) }
 }
 
 /** `exp` of the assertion in seconds, when it has a numeric one; Hydra judges everything else. */
