@@ -69,4 +69,14 @@ describe("the npm package", () => {
     )
     expect(pkg.os).toEqual(["linux"])
   })
+
+  it("takes Effect from whoever composes its layers, within one major, while its own build pins the exact version", () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, "package-lock.json"), "utf8"))
+    for (const name of ["effect", "@effect/platform-node"]) {
+      expect(pkg.peerDependencies[name]).toBe("^4.1.0")
+      expect(pkg.dependencies[name]).toBeUndefined()
+      expect(pkg.devDependencies[name]).toMatch(/^4\.\d+\.\d+$/)
+      expect(lock.packages[`node_modules/${name}`].version).toBe(pkg.devDependencies[name])
+    }
+  })
 })
