@@ -1,6 +1,7 @@
 import * as C from "../src/devkit/commands.js"
 import type { ClientCredentials } from "../src/devkit/cpClient.js"
 import { connect, CpSession } from "../src/devkit/cpClient.js"
+import { DEFAULT_LISTENER_LIMITS } from "../src/layers/ListenerLive.js"
 import { cpCredentials } from "../test/support/daemonInNamespace.js"
 import type { Bench } from "./harness.js"
 import { measure, memoryOf, sleep } from "./harness.js"
@@ -10,8 +11,11 @@ import { deployment, namespaced, startDaemon } from "./rigs.js"
 const IDLE_NODE = "setInterval(() => {}, 1 << 30)"
 /** Left to both processes before a reading, so start-up garbage and lazy work are behind them. */
 const SETTLE_MS = 2_000
-/** CP connections at a time while Sessions come and go. */
-const WORKERS = 10
+/**
+ * CP connections at a time while Sessions come and go: the listener's per-source bound on handshakes in
+ * flight, all from 127.0.0.1 here; one more and it sheds the oldest handshake, as it must against a flood.
+ */
+const WORKERS = DEFAULT_LISTENER_LIMITS.maxPendingPerSource
 
 /** `count` Sessions, each on its own connection as a reconnecting CP makes it: open, Hello, half-close, gone. */
 export const churnSessions = async (address: string, credentials: ClientCredentials, count: number) => {
