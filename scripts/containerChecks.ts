@@ -159,8 +159,7 @@ const relay = (host: string, port: number) =>
       resolve(() => {
         server.close()
         for (const socket of sockets) socket.destroy()
-      })
-    )
+      }))
   })
 
 /** Runs a closer, giving up (with a line saying so) after CLOSE_TIMEOUT_MS. */
