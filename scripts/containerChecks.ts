@@ -57,10 +57,22 @@ interface Ran {
   readonly seconds: number
 }
 
+/** No single podman or clawkerd-cp call may take longer: a hung one fails its check instead of the whole CI. */
+const CALL_TIMEOUT_MS = 120_000
+/** A check run that outlives this fails as a whole; CI's own budget is far larger. */
+const RUN_TIMEOUT_MS = 15 * 60_000
+/** Closing the devkit servers and relays may not hold the run open. */
+const CLOSE_TIMEOUT_MS = 5_000
+
 const exec = (file: string, args: ReadonlyArray<string>, env?: NodeJS.ProcessEnv): Promise<Ran> =>
   new Promise((resolve, reject) => {
     const started = performance.now()
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env })
+    const child = spawn(file, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: env ?? process.env,
+      timeout: CALL_TIMEOUT_MS,
+      killSignal: "SIGKILL"
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (b) => (stdout += b))
@@ -122,18 +134,42 @@ const check = async (name: string, body: () => Promise<string>) => {
 
 const runFlags = (name: string) => ["--name", name, "--label", label, "--cgroup-parent", cgroupParent]
 
-/** A TCP relay from the podman bridge's gateway to a devkit server, which listens on loopback only. */
+/**
+ * A TCP relay from the podman bridge's gateway to a devkit server, which listens on loopback only. Closing
+ * it destroys every relayed socket: a connection from a container that was restarted or stopped gets no FIN
+ * when its network namespace goes, so `server.close()` alone would wait for it forever.
+ */
 const relay = (host: string, port: number) =>
-  new Promise<net.Server>((resolve, reject) => {
+  new Promise<() => void>((resolve, reject) => {
+    const sockets = new Set<net.Socket>()
+    const track = (socket: net.Socket) => {
+      sockets.add(socket)
+      socket.once("close", () => sockets.delete(socket))
+    }
     const server = net.createServer((inbound) => {
       const outbound = net.connect(port, "127.0.0.1")
+      track(inbound)
+      track(outbound)
       inbound.pipe(outbound).pipe(inbound)
       inbound.on("error", () => outbound.destroy())
       outbound.on("error", () => inbound.destroy())
     })
     server.once("error", reject)
-    server.listen(port, host, () => resolve(server))
+    server.listen(port, host, () =>
+      resolve(() => {
+        server.close()
+        for (const socket of sockets) socket.destroy()
+      }))
   })
+
+/** Runs a closer, giving up (with a line saying so) after CLOSE_TIMEOUT_MS. */
+const closeWithin = async (close: () => Promise<void> | void) => {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), CLOSE_TIMEOUT_MS)))
+  const outcome = await Promise.race([Promise.resolve(close()).then(() => "closed" as const), late])
+  clearTimeout(timer)
+  if (outcome === "late") console.log(`container checks: a devkit server did not close within ${CLOSE_TIMEOUT_MS} ms`)
+}
 
 const bridgeGateway = async (): Promise<string> => {
   const [network] = JSON.parse(await podmanOk("network", "inspect", "podman")) as Array<
@@ -213,8 +249,7 @@ const run = async (): Promise<number> => {
     })
     closers.unshift(() => agentService.close())
     for (const port of [oauth.port, agentService.port]) {
-      const server = await relay(gateway, port)
-      closers.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      closers.unshift(await relay(gateway, port))
     }
     const bootstrap = path.join(work, "bootstrap")
     await writeBootstrapDir(bootstrap, deployment, await mintAssertion(signer, oauth.tokenEndpoint))
@@ -412,12 +447,17 @@ const run = async (): Promise<number> => {
       return `exit 143 after ${r.seconds.toFixed(1)} s (clawkerd's grace 10 s, podman's ${PODMAN_STOP_TIMEOUT_S} s)`
     })
   } finally {
-    for (const close of closers) await close()
+    for (const close of closers) await closeWithin(close)
   }
   const failed = results.filter((r) => !r.ok)
   console.log(`container checks: ${results.length - failed.length} passed, ${failed.length} failed`)
   return failed.length === 0 ? 0 : 1
 }
+
+setTimeout(() => {
+  console.error(`container checks: not done within ${RUN_TIMEOUT_MS / 60_000} min; failing the run`)
+  process.exit(1)
+}, RUN_TIMEOUT_MS).unref()
 
 run().then(
   (code) => process.exit(code),
