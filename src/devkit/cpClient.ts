@@ -87,8 +87,9 @@ export class CpSession {
     })
   }
 
-  static open(client: ClawkerdServiceClient): CpSession {
-    return new CpSession(client.session())
+  /** `metadata`: what the CP sends with the call (e.g. its W3C `traceparent`). */
+  static open(client: ClawkerdServiceClient, metadata?: grpc.Metadata): CpSession {
+    return new CpSession(metadata === undefined ? client.session() : client.session(metadata))
   }
 
   private wake(id: string) {

@@ -1,7 +1,7 @@
 import { Config, Duration, Effect, Layer, LogLevel, Option, Result } from "effect"
 import * as K from "../domain/constants.js"
 import { parseHostPort } from "../domain/hostPort.js"
-import type { DaemonConfigShape, LoggingSettings } from "../services/DaemonConfig.js"
+import type { DaemonConfigShape, LoggingSettings, TelemetrySettings } from "../services/DaemonConfig.js"
 import { DaemonConfig, DaemonConfigError } from "../services/DaemonConfig.js"
 
 /*
@@ -141,6 +141,24 @@ export const loadLoggingSettings: Effect.Effect<LoggingSettings, DaemonConfigErr
   logStderr: parsedRequired("CLAWKERD_LOG_STDERR", "true/false, 1/0, yes/no or on/off", "false", booleanOf)
 }, { mode: "result" }).pipe(
   Effect.flatMap((results) => Effect.mapError(Effect.fromResult(Result.all(results)), () => everyProblem(results)))
+)
+
+/**
+ * The OTLP settings. Telemetry never stops the daemon: a setting that cannot be read counts as unset, and a
+ * malformed endpoint is OtlpLive's to report.
+ */
+export const loadTelemetrySettings: Effect.Effect<TelemetrySettings> = Effect.all({
+  override: setting("CLAWKERD_OTLP_ENDPOINT"),
+  standard: setting("OTEL_EXPORTER_OTLP_ENDPOINT"),
+  resourceAttributes: withDefault("OTEL_RESOURCE_ATTRIBUTES", ""),
+  bootstrapDir: withDefault("CLAWKERD_BOOTSTRAP_DIR", K.DEFAULT_BOOTSTRAP_DIR)
+}).pipe(
+  Effect.map(({ bootstrapDir, override, resourceAttributes, standard }) => ({
+    endpoint: Option.getOrUndefined(Option.orElse(override, () => standard))?.trim(),
+    resourceAttributes,
+    bootstrapDir
+  })),
+  Effect.orElseSucceed(() => ({ endpoint: undefined, resourceAttributes: "", bootstrapDir: K.DEFAULT_BOOTSTRAP_DIR }))
 )
 
 const agentRequired = (agent: string) =>

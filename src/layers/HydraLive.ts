@@ -196,7 +196,8 @@ export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraSha
             assertion_consumed: e.consumed,
             ...(e.status === undefined ? {} : { status: e.status })
           })
-        )
+        ),
+        Effect.withSpan("clawkerd.hydra.token_exchange")
       )
   }
 }

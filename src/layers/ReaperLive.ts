@@ -1,4 +1,4 @@
-import { Duration, Effect, Layer, Option, Queue } from "effect"
+import { Duration, Effect, Layer, Metric, Option, Queue } from "effect"
 import * as Log from "../domain/log.js"
 import { addon } from "../platform/native.js"
 import type { ReapedStatus } from "../platform/native.js"
@@ -9,6 +9,7 @@ import type { DrainReport } from "../services/Reaper.js"
 import { Reaper } from "../services/Reaper.js"
 import type { ProcEntry } from "./reaper/procTable.js"
 import { descendantsOf, readProcTable } from "./reaper/procTable.js"
+import * as Metrics from "./telemetry/metrics.js"
 
 /** A round also runs without SIGCHLD, in case one was coalesced away or arrived mid-round. */
 const SAFETY_TICK = Duration.seconds(1)
@@ -47,9 +48,12 @@ const reapRound = (registry: ProcessRegistryShape): Round => {
 }
 
 const logReaped = (reaped: ReadonlyArray<ReapedStatus>) =>
-  Effect.forEach(reaped, (s) => Log.debug("orphan_reaped", { pid: s.pid, code: s.code, signal: s.signal }), {
-    discard: true
-  })
+  Effect.andThen(
+    Effect.forEach(reaped, (s) => Log.debug("orphan_reaped", { pid: s.pid, code: s.code, signal: s.signal }), {
+      discard: true
+    }),
+    reaped.length === 0 ? Effect.void : Metric.update(Metrics.orphansReaped, reaped.length)
+  )
 
 const signalEach = (targets: ReadonlyArray<ProcEntry>, signal: NodeJS.Signals): number =>
   targets.filter((p) => {

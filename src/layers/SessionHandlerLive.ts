@@ -1,5 +1,5 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js"
-import { Clock, Deferred, Duration, Effect, Exit, Layer, Option, Ref } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Ref } from "effect"
 import type { InboundFrame } from "../domain/commandFrame.js"
 import { mirroredExitCode } from "../domain/exitCodes.js"
 import { onOwnFiber } from "../domain/fibers.js"
@@ -19,6 +19,8 @@ import { makeDispatcher } from "./session/dispatch.js"
 import type { ReplyStream } from "./session/outbound.js"
 import { makeOutbound } from "./session/outbound.js"
 import { forEachAsync } from "./session/receive.js"
+import * as Metrics from "./telemetry/metrics.js"
+import { parentFromMetadata } from "./telemetry/traceParent.js"
 
 type Call = ServerDuplexStream<InboundFrame, Response>
 
@@ -138,9 +140,13 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
         if (received !== "cancelled" && received._tag === "Success") call.end()
       }).pipe(Effect.scoped)
 
+    let open = 0
+    const countOpen = (change: 1 | -1) => Effect.suspend(() => Metric.update(Metrics.sessionsOpen, open += change))
+
     return SessionHandler.of({
       handle: (call, peer) =>
         Effect.gen(function*() {
+          yield* countOpen(1)
           const startedAt = yield* Clock.currentTimeMillis
           yield* Log.info("session_started", {
             peer_cn: peer.cn,
@@ -154,11 +160,17 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
                 yield* muteProgress
                 const endedAt = yield* Clock.currentTimeMillis
                 yield* Log.info("session_ended", { peer_cn: peer.cn, duration: Duration.millis(endedAt - startedAt) })
+                yield* countOpen(-1)
                 yield* settled
               })
             )
           )
-        })
+        }).pipe(
+          Effect.withSpan("clawkerd.session", {
+            attributes: { peer_cn: peer.cn, remote_address: peer.remoteAddress },
+            ...Option.match(parentFromMetadata(call.metadata), { onNone: () => ({}), onSome: (parent) => ({ parent }) })
+          })
+        )
     })
   })
 )

@@ -189,7 +189,7 @@ export const SupervisorLive: Layer.Layer<
           if (stopping) return Effect.fail(new SpawnError({ message: "clawkerd is shutting down" }))
           return Effect.tapError(start(defaultCmd), (e) => Effect.sync(() => (failed = e)))
         })
-      )
+      ).pipe(Effect.withSpan("clawkerd.supervisor.spawn"))
 
     /**
      * Over as soon as the main child is reaped: group members that outlive it are the orphan drain's

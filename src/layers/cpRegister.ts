@@ -106,4 +106,4 @@ export const registerWithCp = (
           )
       })
     )
-  }))
+  })).pipe(Effect.withSpan("clawkerd.register.rpc", { attributes: { cp_address: formatHostPort(addr) } }))

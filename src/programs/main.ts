@@ -1,11 +1,11 @@
-import type { Layer } from "effect"
-import { Effect, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { EXIT_CONFIG, EXIT_TRANSIENT, withFailure } from "../domain/exitCodes.js"
 import { formatHostPort } from "../domain/hostPort.js"
 import * as Log from "../domain/log.js"
-import { loadDaemonConfig, loadLoggingSettings } from "../layers/DaemonConfigLive.js"
+import { loadDaemonConfig, loadLoggingSettings, loadTelemetrySettings } from "../layers/DaemonConfigLive.js"
 import { DaemonLayer } from "../layers/DaemonLayer.js"
 import { LoggingLive, LoggingTo } from "../layers/Logging.js"
+import { OtlpLive } from "../layers/OtlpLive.js"
 import { StrayErrorsLive } from "../layers/StrayErrorsLive.js"
 import { hardenSelf } from "../platform/execShim.js"
 import { addon } from "../platform/native.js"
@@ -169,8 +169,11 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
       const message = everything._tag === "Failure" ? everything.failure.message : settings.failure.message
       return yield* reportBootFailure(message, EXIT_CONFIG).pipe(Effect.provide(stderrLogging()))
     }
+    const telemetry = yield* loadTelemetrySettings
+    const identity = { agent: settings.success.agent, project: settings.success.project, version: packageVersion() }
     return yield* daemon(argv).pipe(
       Effect.provide(StrayErrorsLive),
-      Effect.provide(LoggingLive(settings.success))
+      // The OTLP logger joins the JSON one, and its last flush comes after the daemon's teardown.
+      Effect.provide(OtlpLive(telemetry, identity).pipe(Layer.provideMerge(LoggingLive(settings.success))))
     )
   })

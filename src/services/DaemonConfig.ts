@@ -15,6 +15,16 @@ export interface LoggingSettings {
   readonly logStderr: boolean
 }
 
+/** Where clawkerd exports OTLP; read with the logging settings, and never a reason not to start. */
+export interface TelemetrySettings {
+  /** The collector's base URL as given (CLAWKERD_OTLP_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT); unset: none. */
+  readonly endpoint: string | undefined
+  /** OTEL_RESOURCE_ATTRIBUTES as given: `key=value,…`. */
+  readonly resourceAttributes: string
+  /** Where the agent certificate, and so the container id, is. */
+  readonly bootstrapDir: string
+}
+
 export interface DaemonConfigShape extends LoggingSettings {
   readonly user: string
   /** Base URL of Hydra, trailing slash trimmed; absent until the CP provides it. */

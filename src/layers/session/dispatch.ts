@@ -1,5 +1,5 @@
 import type { Option } from "effect"
-import { Effect } from "effect"
+import { Effect, Metric } from "effect"
 import type { InboundFrame } from "../../domain/commandFrame.js"
 import { isMalformed } from "../../domain/commandFrame.js"
 import { EXIT_TRANSIENT } from "../../domain/exitCodes.js"
@@ -12,6 +12,7 @@ import type { ProgressReporterShape } from "../../services/ProgressReporter.js"
 import type { RegistrarShape } from "../../services/Registrar.js"
 import type { CommandRejected, ShellSession } from "../../services/ShellExecutor.js"
 import type { SupervisorShape } from "../../services/Supervisor.js"
+import * as Metrics from "../telemetry/metrics.js"
 
 /**
  * What one Session's dispatcher can reach. Every capability is optional so a sibling daemon can
@@ -34,6 +35,9 @@ export interface SessionCapabilities {
 
 type Payload = NonNullable<Command["payload"]>
 
+/** How a Command was taken, for the commands metric: its answer, or a rejection. */
+type Outcome = "accepted" | "rejected"
+
 const invalid = (commandId: string, message: string) =>
   R.error(commandId, ErrorCode.ERROR_CODE_INVALID_REQUEST, message)
 
@@ -54,8 +58,13 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
     use: (shell: ShellSession) => Effect.Effect<void, CommandRejected>
   ) =>
     caps.shell._tag === "Some"
-      ? Effect.catchTag(use(caps.shell.value), "CommandRejected", rejected(commandId))
-      : send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `${kind}: clawkerd has no shell executor wired`))
+      ? Effect.as(use(caps.shell.value), "accepted" as Outcome).pipe(
+        Effect.catchTag("CommandRejected", (e) => Effect.as(rejected(commandId)(e), "rejected" as Outcome))
+      )
+      : Effect.as(
+        send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `${kind}: clawkerd has no shell executor wired`)),
+        "rejected" as Outcome
+      )
 
   const hello = (commandId: string) =>
     Effect.gen(function*() {
@@ -128,10 +137,12 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
     )
   }
 
-  const route = (commandId: string, payload: Payload): Effect.Effect<void> => {
+  const accepted = (handled: Effect.Effect<void>) => Effect.as(handled, "accepted" as Outcome)
+
+  const route = (commandId: string, payload: Payload): Effect.Effect<Outcome> => {
     switch (payload.$case) {
       case "hello":
-        return hello(commandId)
+        return accepted(hello(commandId))
       case "shell":
         return Effect.andThen(
           progress((p) => p.startStep(commandId)),
@@ -144,11 +155,11 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
       case "signal":
         return viaShell(commandId, "signal", (s) => s.signal(commandId, payload.value.signo))
       case "registerRequired":
-        return registerRequired(commandId)
+        return accepted(registerRequired(commandId))
       case "agentReady":
-        return agentReady(commandId, payload.value.defaultCmd)
+        return accepted(agentReady(commandId, payload.value.defaultCmd))
       case "agentInitialized":
-        return agentInitialized(commandId)
+        return accepted(agentInitialized(commandId))
     }
   }
 
@@ -169,6 +180,10 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
     }
     if (commandId === "" && payload.$case !== "hello") return send(invalid("", "command_id required"))
     return route(commandId, payload).pipe(
+      Effect.flatMap((outcome) =>
+        Metric.update(Metric.withAttributes(Metrics.commands, { kind: payload.$case, outcome }), 1)
+      ),
+      Effect.withSpan(`clawkerd.command.${payload.$case}`, { attributes: { command_id: commandId } }),
       Effect.catchDefect((defect) =>
         Effect.andThen(
           Log.error("session_dispatch_failed", {

@@ -1,5 +1,5 @@
 import type { Option } from "effect"
-import { Clock, Deferred, Duration, Effect, Fiber } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Metric } from "effect"
 import * as net from "node:net"
 import { waitAtMost } from "../../domain/fibers.js"
 import * as Log from "../../domain/log.js"
@@ -11,6 +11,7 @@ import { addon } from "../../platform/native.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
 import type { ProgressReporterShape } from "../../services/ProgressReporter.js"
 import type { ResponseSink } from "../../services/ShellExecutor.js"
+import * as Metrics from "../telemetry/metrics.js"
 import { errorText } from "./errors.js"
 import type { DrainFailed } from "./outputDrain.js"
 import { openOutput } from "./outputDrain.js"
@@ -100,7 +101,13 @@ const releaseStages = (running: RunningCommand) =>
 const awaitStage = (run: CommandRun, stage: Stage): Effect.Effect<StageStatus> => {
   const id = run.running.id
   return Deferred.await(stage.status).pipe(
-    Effect.tap((status) => run.sink.send(Reply.stageExit(id, stage.index, status))),
+    Effect.tap((status) =>
+      Effect.andThen(
+        Effect.annotateCurrentSpan({ exit_code: status.exitCode }),
+        run.sink.send(Reply.stageExit(id, stage.index, status))
+      )
+    ),
+    Effect.withSpan("clawkerd.stage", { attributes: { command_id: id, stage_index: stage.index, pid: stage.pid } }),
     Effect.catchDefect((defect) =>
       Log.error("shell_stage_reaper_panic", { command_id: id, stage_index: stage.index, error: errorText(defect) })
         .pipe(
@@ -183,7 +190,11 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       )
     )
     const echo = command.printOutput && run.reporter._tag === "Some" ? run.reporter.value.echo : undefined
-    const forward = (data: Buffer) => Effect.andThen(echo ? echo(data) : Effect.void, sink.send(Reply.output(id, data)))
+    const forward = (data: Buffer) =>
+      Effect.andThen(
+        echo ? echo(data) : Effect.void,
+        Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
+      )
     const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errorText(e.cause)}`))
     const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.result)
     const drain = yield* Effect.forkChild(
