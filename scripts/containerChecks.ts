@@ -132,6 +132,8 @@ const check = async (name: string, body: () => Promise<string>) => {
   console.log(`${ok ? "PASS" : "FAIL"} ${name} (${seconds.toFixed(1)} s): ${measured}`)
 }
 
+/** Container names carry the run's label value: a container another run left behind never blocks this one. */
+const runName = (name: string) => `${name}-${label.split("=").pop()}`
 const runFlags = (name: string) => ["--name", name, "--label", label, "--cgroup-parent", cgroupParent]
 
 /**
@@ -190,7 +192,7 @@ const run = async (): Promise<number> => {
     }
 
     await check("no bootstrap: exit 2 and one configuration error line", async () => {
-      const r = await podman("run", "--rm", ...runFlags("clawkerd-nobootstrap"), "-e", `CLAWKER_AGENT=${AGENT}`, image)
+      const r = await podman("run", "--rm", ...runFlags(runName("clawkerd-nobootstrap")), "-e", `CLAWKER_AGENT=${AGENT}`, image)
       const stderr = podmanErrors(r.stderr)
       const lines = stderr.split("\n")
       expectThat(r.code === 2, `exit ${r.code}, stderr: ${stderr}`)
@@ -206,7 +208,7 @@ const run = async (): Promise<number> => {
       const stat = await podmanOk(
         "run",
         "--rm",
-        ...runFlags("clawkerd-modes"),
+        ...runFlags(runName("clawkerd-modes")),
         "--entrypoint",
         "stat",
         image,
@@ -220,7 +222,7 @@ const run = async (): Promise<number> => {
       const asUser = await podmanOk(
         "run",
         "--rm",
-        ...runFlags("clawkerd-modes-user"),
+        ...runFlags(runName("clawkerd-modes-user")),
         "--user",
         USER.name,
         "--entrypoint",
@@ -258,7 +260,7 @@ const run = async (): Promise<number> => {
     const cpFiles = { ca: deployment.ca.certPem, cert: deployment.cpClient.certPem, key: deployment.cpClient.keyPem }
     for (const [name, pem] of Object.entries(cpFiles)) fs.writeFileSync(path.join(cpDir, `${name}.pem`), pem)
 
-    const name = "clawkerd-main"
+    const name = runName("clawkerd-main")
     await podmanOk(
       "run",
       "-d",
