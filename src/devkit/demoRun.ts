@@ -10,6 +10,7 @@ import { mintAssertion, newAssertionSigner } from "./assertion.js"
 import { writeBootstrapDir } from "./bootstrapDir.js"
 import * as C from "./commands.js"
 import { connect, CpSession } from "./cpClient.js"
+import type { LogEvent } from "./daemonLog.js"
 import { listenerPort, readLogEvents } from "./daemonLog.js"
 import { describeReplies, describeResponse } from "./describe.js"
 import { startOAuthServer } from "./oauthServer.js"
@@ -28,7 +29,8 @@ import { Timeline } from "./timeline.js"
 
 /* eslint-disable no-console -- this program's output is its console */
 
-const binPath = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "programs", "bin.js")
+/** The built daemon beside this module in dist/ (tests, which run the sources, pass dist's path). */
+const BUILT_BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "programs", "bin.js")
 const CONTAINER = "0123456789ab"
 const USER_CMD = [
   "sh",
@@ -41,8 +43,8 @@ const canUnshare = isRoot && fs.existsSync("/usr/bin/unshare")
 
 const section = (title: string) => console.log(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))}`)
 
-const launch = (env: Record<string, string>) => {
-  const node = [process.execPath, binPath, ...USER_CMD]
+const launch = (bin: string, env: Record<string, string>) => {
+  const node = [process.execPath, bin, ...USER_CMD]
   const [command, ...args] = canUnshare ? ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", ...node] : node
   const child = spawn(command!, args, { env, stdio: ["ignore", "pipe", "pipe"] })
   const prefix = (stream: NodeJS.ReadableStream, label: string) => {
@@ -71,9 +73,16 @@ export const DEMO_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b71692
 
 export interface DemoOptions {
   readonly otlp?: OtlpReceiver
+  readonly bin?: string
 }
 
-export const runDemo = async (options: DemoOptions = {}): Promise<number> => {
+/** clawkerd's exit code (null: killed) and its log, read before the demo's directory is removed. */
+export interface DemoRun {
+  readonly code: number | null
+  readonly events: ReadonlyArray<LogEvent>
+}
+
+export const runDemo = async (options: DemoOptions = {}): Promise<DemoRun> => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "clawkerd-demo-"))
   const cleanups: Array<() => Promise<void> | void> = [() => fs.rmSync(work, { recursive: true, force: true })]
   try {
@@ -92,7 +101,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<number> => {
 
     section(`2. clawkerd ${canUnshare ? "as PID 1 of a new PID namespace" : "as a child subreaper (not root)"}`)
     const logFile = path.join(work, "log", "clawkerd.log")
-    const daemon = launch({
+    const daemon = launch(options.bin ?? BUILT_BIN, {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       CLAWKER_AGENT: "demo-agent",
       CLAWKER_PROJECT: "demo",
@@ -157,13 +166,14 @@ export const runDemo = async (options: DemoOptions = {}): Promise<number> => {
       console.log(`    peer thumbprint ${call.thumbprint ?? "?"}, bearer token valid: ${call.tokenValid}`)
     }
     section("6. clawkerd's log (JSON lines), events only")
-    console.log(`  ${readLogEvents(logFile).map((e) => e.event).join(" → ")}`)
+    const events = readLogEvents(logFile)
+    console.log(`  ${events.map((e) => e.event).join(" → ")}`)
     if (options.otlp !== undefined) {
       section(`7. what clawkerd exported over OTLP (${options.otlp.url})`)
       console.log(renderTrace(options.otlp))
     }
     section(`clawkerd exited with ${String(code)}`)
-    return code === 0 ? 0 : 1
+    return { code, events }
   } finally {
     for (const cleanup of cleanups) await cleanup()
   }

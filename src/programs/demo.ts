@@ -5,12 +5,13 @@ import { startOtlpReceiver } from "../devkit/otlpReceiver.js"
 /* The demo (src/devkit/demoRun.ts); `--otlp` also runs an OTLP receiver and shows what clawkerd exported. */
 
 const main = async () => {
-  if (!process.argv.slice(2).includes("--otlp")) return runDemo()
-  const otlp = await startOtlpReceiver()
+  const withOtlp = process.argv.slice(2).includes("--otlp")
+  const otlp = withOtlp ? await startOtlpReceiver() : undefined
   try {
-    return await runDemo({ otlp })
+    const { code } = await runDemo(otlp === undefined ? {} : { otlp })
+    return code === 0 ? 0 : 1
   } finally {
-    await otlp.close()
+    await otlp?.close()
   }
 }
 

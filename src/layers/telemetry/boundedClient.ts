@@ -42,6 +42,11 @@ export const boundedExportClient = (client: HttpClient.HttpClient): HttpClient.H
           duration: EXPORT_TIMEOUT,
           orElse: () => Effect.fail(refused(request, `no answer within ${Duration.format(EXPORT_TIMEOUT)}`))
         }),
+        Effect.tap((answer) =>
+          answer.status < 300
+            ? Effect.void
+            : Effect.andThen(Effect.sync(() => failed++), report(`${request.url} answered ${answer.status}`))
+        ),
         Effect.tapError((error) => Effect.andThen(Effect.sync(() => failed++), report(error.message))),
         Effect.ensuring(Effect.sync(() => inFlight.set(signal, (inFlight.get(signal) ?? 1) - 1)))
       )
