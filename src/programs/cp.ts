@@ -96,19 +96,38 @@ const resolveUser = async (session: CpSession, spec: string) => {
   return user.success
 }
 
-/** Stdin to the command at the pace the Session's stream takes it; EOF (or a read error) closes it. */
+/**
+ * Stdin to the command at the pace the Session's stream takes it; EOF (or a read error) closes it.
+ * `stop`: clawkerd closed the command's stdin on its own (it stopped reading, or a write failed).
+ */
 const forwardStdin = (session: CpSession, id: string) => {
   const stdin = process.stdin
-  stdin.on("data", (chunk: Buffer) => {
+  const forward = (chunk: Buffer) => {
     if (!session.send(C.stdin(id, chunk))) {
       stdin.pause()
       session.call.once("drain", () => stdin.resume())
     }
-  })
+  }
   const close = () => session.send(C.closeStdin(id))
+  stdin.on("data", forward)
   stdin.once("end", close)
   stdin.once("error", close)
+  return {
+    stop: () => {
+      stdin.off("data", forward)
+      stdin.off("end", close)
+      stdin.pause()
+    }
+  }
 }
+
+/**
+ * Replies to our Stdin frames, not the command's end (spec session.md §3): after the command ended,
+ * or once clawkerd closed its stdin itself; the command's own Error or Done follows.
+ */
+const answersStdin = (code: ErrorCode, message: string) =>
+  code === ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID ||
+  (code === ErrorCode.ERROR_CODE_INVALID_REQUEST && message.startsWith("stdin:"))
 
 /** Output at the pace our stdout takes it; a closed stdout signals the command and ends us quietly. */
 const writeOutput = (session: CpSession, id: string) => {
@@ -141,8 +160,8 @@ const exec = async (session: CpSession, args: ExecArgs): Promise<number> => {
     timeoutSeconds: args.timeoutSeconds
   }))
   process.on("SIGINT", () => session.send(C.signal(id, constants.signals.SIGINT)))
-  if (args.interactive) forwardStdin(session, id)
-  else session.send(C.closeStdin(id))
+  const stdin = args.interactive ? forwardStdin(session, id) : undefined
+  if (stdin === undefined) session.send(C.closeStdin(id))
   const output = writeOutput(session, id)
   const replies = async () => {
     let lastSignal = 0
@@ -154,10 +173,11 @@ const exec = async (session: CpSession, args: ExecArgs): Promise<number> => {
       else if (payload?.$case === "done") {
         return payload.value.finalExitCode >= 0 ? payload.value.finalExitCode : 128 + lastSignal
       } else if (payload?.$case === "error") {
-        console.error(`clawkerd-cp: ${describeResponse(reply)}`)
-        if (payload.value.code !== ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID) {
+        if (!answersStdin(payload.value.code, payload.value.message)) {
+          console.error(`clawkerd-cp: ${describeResponse(reply)}`)
           return CODE_OF_ERROR[payload.value.code] ?? 1
         }
+        stdin?.stop()
       }
     }
   }

@@ -167,6 +167,17 @@ describe("clawkerd-cp, the operator's CP client", () => {
     })
   })
 
+  it("a stdin the command does not read: clawkerd's reason is printed, not the refusals of the frames after it", async () => {
+    const r = cli(["exec", "-i", "sleep", "30"])
+    // The CLI exits with most of it unread.
+    r.child.stdin.on("error", () => {})
+    r.child.stdin.end(Buffer.alloc(16 * 1024 * 1024))
+    const { code, stderr } = await r.done
+    expect(code).toBe(1)
+    expect(stderr).toContain("the command is not reading its stdin")
+    expect(stderr).not.toContain("already closed")
+  })
+
   it("exec forwards Ctrl-C to the command: killed by SIGINT → 130", async () => {
     const run = cli(["exec", "--", "sh", "-c", "echo started; exec sleep 100"], "")
     while (!run.stdout().includes("started")) await new Promise((r) => setTimeout(r, 20))
