@@ -337,11 +337,9 @@ const run = async (): Promise<number> => {
         )
         const init = await cpOk(
           "exec",
-          "--uid",
-          String(USER.uid),
-          "--gid",
-          String(USER.gid),
-          "--cwd",
+          "--user",
+          `${USER.uid}:${USER.gid}`,
+          "-w",
           USER.home,
           "--",
           "sh",

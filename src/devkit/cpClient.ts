@@ -98,8 +98,9 @@ export class CpSession {
     for (const w of waiting) w()
   }
 
-  send(command: Command): void {
-    this.call.write(command)
+  /** False when the stream's buffer is full: wait for the call's "drain" before sending more. */
+  send(command: Command): boolean {
+    return this.call.write(command)
   }
 
   /** The next Response for `commandId`; rejects when the Session ends first or after `timeoutMs`. */

@@ -105,3 +105,22 @@ export const resolveUserSpec = (
       shell: user.shell
     }
   })
+
+/**
+ * `docker exec -u`: as resolveUserSpec, except that a uid with no passwd entry is taken as it is,
+ * with gid 0 unless a group is given and HOME `/` (runc's defaults for an unknown user).
+ */
+export const resolveExecUserSpec = (
+  spec: string,
+  passwd: ReadonlyArray<PasswdEntry>,
+  groups: ReadonlyArray<GroupEntry>
+): Result.Result<TargetUser, string> => {
+  const [userPart = "", groupPart = ""] = spec.trim().split(":")
+  return Result.flatMap(numeric(userPart), (uid) =>
+    uid === undefined || passwd.some((p) => p.uid === uid)
+      ? resolveUserSpec(spec, passwd, groups)
+      : Result.map(
+        groupPart === "" ? Result.succeed(0) : findGid(groupPart, groups),
+        (gid) => ({ name: "", uid, gid, groups: [], home: "/", shell: "/bin/sh" })
+      ))
+}

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
+import { Data, Result } from "effect"
 import * as fs from "node:fs"
-import { parseArgs } from "node:util"
+import { constants } from "node:os"
 import * as C from "../devkit/commands.js"
-import { connect, CpSession } from "../devkit/cpClient.js"
+import type { ExecArgs } from "../devkit/cpArgs.js"
+import { parseCpArgs } from "../devkit/cpArgs.js"
+import { connect, CpSession, outputOf } from "../devkit/cpClient.js"
 import { describeResponse } from "../devkit/describe.js"
+import { parseGroup, parsePasswd, resolveExecUserSpec } from "../domain/passwd.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { packageVersion } from "./version.js"
@@ -18,15 +22,23 @@ certificate: CN clawker-controlplane, clientAuth, issued by the agent's CA).
 
 commands:
   hello                            print HelloAck
-  exec [--uid N --gid N] [--cwd DIR] [--timeout S] -- ARGV...
-                                   run ARGV, stream its output, forward stdin and Ctrl-C,
+  exec [OPTIONS] [--] ARGV...      run ARGV like docker exec: stream its output, forward Ctrl-C,
                                    exit with its code (128+n when killed by signal n)
+      -i, --interactive            forward stdin (a terminal too) until EOF; without it stdin is closed
+      -e, --env KEY=VAL            set a variable (repeatable; KEY alone passes ours when set)
+      -u, --user NAME|UID[:GROUP|GID]
+                                   run as that user, looked up in the container's /etc/passwd and
+                                   /etc/group as docker exec -u does (no supplementary groups)
+      -w, --workdir DIR            working directory (absolute)
+      --timeout S                  kill it after S seconds (exit 124)
+                                   Its stdout and stderr arrive merged on our stdout: the protocol
+                                   carries one output stream.
   init-done                        send AgentInitialized (writes the init marker)
   ready [--default-cmd CMD]        send AgentReady (spawns the user CMD)
   register                         send RegisterRequired
 
-Each flag may also come from the environment: CLAWKERD_CP_ADDR, CLAWKERD_CP_CA, CLAWKERD_CP_CERT,
-CLAWKERD_CP_KEY.`
+--addr, --ca, --cert and --key may also come from the environment: CLAWKERD_CP_ADDR, CLAWKERD_CP_CA,
+CLAWKERD_CP_CERT, CLAWKERD_CP_KEY. Usage errors exit 2.`
 
 /** Exit codes for a command that never produced a status, shell-style. */
 const CODE_OF_ERROR: Partial<Record<ErrorCode, number>> = {
@@ -34,10 +46,19 @@ const CODE_OF_ERROR: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.ERROR_CODE_TIMEOUT]: 124
 }
 
-const fail = (message: string): never => {
-  console.error(`clawkerd-cp: ${message}`)
-  process.exit(2)
-}
+/** What a shell reports for a command that cannot be run (docker exec's for an unknown user). */
+const CANNOT_RUN = 126
+
+/** A reader that closed our stdout (`| head`) ends us as SIGPIPE ends a shell pipeline's writer. */
+const CLOSED_STDOUT = 128 + constants.signals.SIGPIPE
+
+/** How long a closing Session may take to reach the agent before we exit anyway. */
+const CLOSE_GRACE_MS = 2000
+
+/** Ends the CLI with `code` after printing `message` on stderr. */
+class CpExit extends Data.TaggedError("CpExit")<{ readonly code: number; readonly message: string }> {}
+
+const usageError = (message: string) => new CpExit({ code: 2, message: `${message}\n${USAGE}` })
 
 const single = async (session: CpSession, command: ReturnType<typeof C.hello>) => {
   const reply = await session.request(command)
@@ -47,99 +68,166 @@ const single = async (session: CpSession, command: ReturnType<typeof C.hello>) =
     : 0
 }
 
-/** Runs one ShellCommand as a terminal user expects: live output, stdin forwarded, Ctrl-C forwarded. */
-const exec = async (
-  session: CpSession,
-  argv: ReadonlyArray<string>,
-  flags: { readonly uid?: string; readonly gid?: string; readonly cwd?: string; readonly timeout?: string }
-) => {
-  if (argv.length === 0) fail("exec needs a command after --")
-  const id = `cp-exec-${process.pid}`
-  session.send(C.shell(id, [C.stage(argv, {
-    uid: Number(flags.uid ?? 0),
-    gid: Number(flags.gid ?? 0),
-    cwd: flags.cwd ?? ""
-  })], { timeoutSeconds: Number(flags.timeout ?? 0) }))
-  process.on("SIGINT", () => session.send(C.signal(id, 2)))
-  if (!process.stdin.isTTY) {
-    process.stdin.on("data", (chunk: Buffer) => session.send(C.stdin(id, chunk)))
-    process.stdin.on("end", () => session.send(C.closeStdin(id)))
-  } else {
-    session.send(C.closeStdin(id))
+/** A file of the container, as docker reads /etc/passwd there; a missing one reads as empty. */
+const containerFile = async (session: CpSession, file: string): Promise<string> => {
+  const id = `cp-read-${file}-${process.pid}`
+  session.send(C.shell(id, [C.stage(["cat", file])]))
+  session.send(C.closeStdin(id))
+  const replies = await session.collectUntilTerminal(id)
+  const last = replies.at(-1)?.payload
+  return last?.$case === "done" && last.value.finalExitCode === 0 ? outputOf(replies).toString("utf8") : ""
+}
+
+const resolveUser = async (session: CpSession, spec: string) => {
+  const group = spec.split(":")[1] ?? ""
+  const passwd = parsePasswd(await containerFile(session, "/etc/passwd"))
+  const groups = /^[+-]?\d*$/.test(group) ? [] : parseGroup(await containerFile(session, "/etc/group"))
+  const user = resolveExecUserSpec(spec, passwd, groups)
+  if (Result.isFailure(user)) throw new CpExit({ code: CANNOT_RUN, message: `--user ${spec}: ${user.failure}` })
+  const { gid, uid } = user.success
+  if ((uid === 0) !== (gid === 0)) {
+    // clawkerd refuses half a privilege drop (uid without gid or the reverse) rather than keep root's half.
+    throw new CpExit({
+      code: CANNOT_RUN,
+      message: `--user ${spec} is uid ${uid} gid ${gid}: clawkerd runs a command as root or with both ids non-zero; ` +
+        "give a non-zero group as well (UID:GID)"
+    })
   }
-  let lastSignal = 0
-  for (;;) {
-    const reply: Response = await session.next(id, 24 * 3600 * 1000)
-    const payload = reply.payload
-    if (payload?.$case === "output") process.stdout.write(payload.value.data)
-    else if (payload?.$case === "stageExit") lastSignal = payload.value.signo
-    else if (payload?.$case === "done") {
-      return payload.value.finalExitCode >= 0 ? payload.value.finalExitCode : 128 + lastSignal
-    } else if (payload?.$case === "error") {
-      console.error(`clawkerd-cp: ${describeResponse(reply)}`)
-      if (payload.value.code !== ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID) return CODE_OF_ERROR[payload.value.code] ?? 1
+  return user.success
+}
+
+/**
+ * Stdin to the command at the pace the Session's stream takes it; EOF (or a read error) closes it.
+ * `stop`: clawkerd closed the command's stdin on its own (it stopped reading, or a write failed).
+ */
+const forwardStdin = (session: CpSession, id: string) => {
+  const stdin = process.stdin
+  const forward = (chunk: Buffer) => {
+    if (!session.send(C.stdin(id, chunk))) {
+      stdin.pause()
+      session.call.once("drain", () => stdin.resume())
+    }
+  }
+  const close = () => session.send(C.closeStdin(id))
+  stdin.on("data", forward)
+  stdin.once("end", close)
+  stdin.once("error", close)
+  return {
+    stop: () => {
+      stdin.off("data", forward)
+      stdin.off("end", close)
+      stdin.pause()
     }
   }
 }
 
-const main = async () => {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      addr: { type: "string", default: process.env.CLAWKERD_CP_ADDR },
-      ca: { type: "string", default: process.env.CLAWKERD_CP_CA },
-      cert: { type: "string", default: process.env.CLAWKERD_CP_CERT },
-      key: { type: "string", default: process.env.CLAWKERD_CP_KEY },
-      "agent-cn": { type: "string" },
-      uid: { type: "string" },
-      gid: { type: "string" },
-      cwd: { type: "string" },
-      timeout: { type: "string" },
-      "default-cmd": { type: "string", default: "" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean" }
+/**
+ * Replies to our Stdin frames, not the command's end (spec session.md §3): after the command ended,
+ * or once clawkerd closed its stdin itself; the command's own Error or Done follows.
+ */
+const answersStdin = (code: ErrorCode, message: string) =>
+  code === ErrorCode.ERROR_CODE_UNKNOWN_COMMAND_ID ||
+  (code === ErrorCode.ERROR_CODE_INVALID_REQUEST && message.startsWith("stdin:"))
+
+/** Output at the pace our stdout takes it; a closed stdout signals the command and ends us quietly. */
+const writeOutput = (session: CpSession, id: string) => {
+  let gone = false
+  const closed = new Promise<number>((resolve, reject) =>
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (gone) return
+      gone = true
+      session.call.resume()
+      if (e.code !== "EPIPE") return reject(new CpExit({ code: 1, message: `stdout: ${e.message}` }))
+      session.send(C.signal(id, constants.signals.SIGPIPE))
+      resolve(CLOSED_STDOUT)
+    })
+  )
+  const write = (data: Uint8Array) => {
+    if (!gone && !process.stdout.write(data)) {
+      session.call.pause()
+      process.stdout.once("drain", () => session.call.resume())
     }
-  })
-  const [verb, ...argv] = positionals
-  if (values.version === true) {
+  }
+  return { closed, write }
+}
+
+/** Runs one ShellCommand as `docker exec` does: live output, stdin with -i, Ctrl-C forwarded. */
+const exec = async (session: CpSession, args: ExecArgs): Promise<number> => {
+  const id = `cp-exec-${process.pid}`
+  const user = args.user === undefined ? undefined : await resolveUser(session, args.user)
+  const env = user === undefined || "HOME" in args.env ? args.env : { HOME: user.home, ...args.env }
+  session.send(C.shell(id, [C.stage(args.argv, { uid: user?.uid ?? 0, gid: user?.gid ?? 0, cwd: args.workdir, env })], {
+    timeoutSeconds: args.timeoutSeconds
+  }))
+  process.on("SIGINT", () => session.send(C.signal(id, constants.signals.SIGINT)))
+  const stdin = args.interactive ? forwardStdin(session, id) : undefined
+  if (stdin === undefined) session.send(C.closeStdin(id))
+  const output = writeOutput(session, id)
+  const replies = async () => {
+    let lastSignal = 0
+    for (;;) {
+      const reply: Response = await session.next(id, 24 * 3600 * 1000)
+      const payload = reply.payload
+      if (payload?.$case === "output") output.write(payload.value.data)
+      else if (payload?.$case === "stageExit") lastSignal = payload.value.signo
+      else if (payload?.$case === "done") {
+        return payload.value.finalExitCode >= 0 ? payload.value.finalExitCode : 128 + lastSignal
+      } else if (payload?.$case === "error") {
+        if (!answersStdin(payload.value.code, payload.value.message)) {
+          console.error(`clawkerd-cp: ${describeResponse(reply)}`)
+          return CODE_OF_ERROR[payload.value.code] ?? 1
+        }
+        stdin?.stop()
+      }
+    }
+  }
+  return Promise.race([replies(), output.closed])
+}
+
+const readPem = (flag: string, file: string) => {
+  try {
+    return fs.readFileSync(file, "utf8")
+  } catch (e) {
+    throw new CpExit({ code: 2, message: `--${flag} ${file}: ${e instanceof Error ? e.message : String(e)}` })
+  }
+}
+
+const main = async () => {
+  const parsed = parseCpArgs(process.argv.slice(2), process.env)
+  if (Result.isFailure(parsed)) throw usageError(parsed.failure)
+  const args = parsed.success
+  if (args._tag === "Version") {
     console.log(`clawkerd-cp ${packageVersion()}`)
     return 0
   }
-  if (values.help === true || verb === undefined) {
+  if (args._tag === "Help") {
     console.log(USAGE)
-    return values.help === true ? 0 : 2
+    return 0
   }
-  const read = (name: "ca" | "cert" | "key") => {
-    const file = values[name]
-    if (file === undefined) return fail(`--${name} is required`)
-    try {
-      return fs.readFileSync(file, "utf8")
-    } catch (e) {
-      return fail(`--${name} ${file}: ${e instanceof Error ? e.message : String(e)}`)
-    }
+  const credentials = {
+    caPem: readPem("ca", args.files.ca),
+    certPem: readPem("cert", args.files.cert),
+    keyPem: readPem("key", args.files.key)
   }
-  if (values.addr === undefined) return fail("--addr is required")
-  const client = connect(values.addr, { caPem: read("ca"), certPem: read("cert"), keyPem: read("key") }, {
-    ...(values["agent-cn"] === undefined ? {} : { agentCn: values["agent-cn"] })
-  })
+  const client = connect(args.addr, credentials, args.agentCn === undefined ? {} : { agentCn: args.agentCn })
   const session = CpSession.open(client)
   try {
-    switch (verb) {
+    switch (args.verb) {
       case "hello":
         return await single(session, C.hello("cp-hello"))
       case "init-done":
         return await single(session, C.agentInitialized("cp-init-done"))
       case "ready":
-        return await single(session, C.agentReady("cp-ready", values["default-cmd"]))
+        return await single(session, C.agentReady("cp-ready", args.defaultCmd))
       case "register":
         return await single(session, C.registerRequired("cp-register"))
       case "exec":
-        return await exec(session, argv, values)
-      default:
-        return fail(`unknown command "${verb}"\n${USAGE}`)
+        return await exec(session, args.exec)
     }
   } finally {
+    // Half-close and let clawkerd end the Session, so a Signal just sent is delivered before we exit.
     session.close()
+    await Promise.race([session.ended, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())])
     client.close()
   }
 }
@@ -147,6 +235,10 @@ const main = async () => {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof CpExit) {
+      console.error(`clawkerd-cp: ${error.message}`)
+      process.exit(error.code)
+    }
     console.error(`clawkerd-cp: ${error instanceof Error ? error.message : String(error)}`)
     process.exit(1)
   }

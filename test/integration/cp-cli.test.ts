@@ -8,6 +8,8 @@ import { ShellExecutorLive } from "../../src/layers/ShellExecutorLive.js"
 import { assertBuilt, repoRoot } from "../support/daemon.js"
 import type { ListenerRig } from "../support/listenerRig.js"
 import { startListenerRig } from "../support/listenerRig.js"
+import { shellQuote } from "../support/pidns.js"
+import { waitFor } from "../support/wait.js"
 
 let rig: ListenerRig<never>
 let flags: Array<string>
@@ -32,10 +34,10 @@ afterAll(async () => {
   await rig.close()
 })
 
-const cli = (args: ReadonlyArray<string>, input?: string) => {
-  const child = spawn(process.execPath, [path.join(repoRoot, "dist/programs/cp.js"), ...flags, ...args], {
-    stdio: ["pipe", "pipe", "pipe"]
-  })
+const cpJs = () => path.join(repoRoot, "dist/programs/cp.js")
+
+const run = (command: string, args: ReadonlyArray<string>, input?: string, env = process.env) => {
+  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], env })
   let stdout = ""
   let stderr = ""
   child.stdout.on("data", (b) => (stdout += b))
@@ -47,6 +49,15 @@ const cli = (args: ReadonlyArray<string>, input?: string) => {
   return { child, done, stdout: () => stdout }
 }
 
+const cli = (args: ReadonlyArray<string>, input?: string, env?: NodeJS.ProcessEnv) =>
+  run(process.execPath, [cpJs(), ...flags, ...args], input, env)
+
+/** The CLI with a pseudo-terminal as its stdin and stdout (script(1)); what we write is typed at it. */
+const cliOnTerminal = (args: ReadonlyArray<string>) =>
+  run("script", ["-qfec", [process.execPath, cpJs(), ...flags, ...args].map(shellQuote).join(" "), "/dev/null"])
+
+const until = (what: string, ready: () => boolean) => waitFor(ready, 10_000, what)
+
 describe("clawkerd-cp, the operator's CP client", () => {
   it("hello prints the HelloAck", async () => {
     const r = await cli(["hello"]).done
@@ -54,10 +65,117 @@ describe("clawkerd-cp, the operator's CP client", () => {
     expect(r.stdout.trim()).toBe("HelloAck{initialized=false, cmd_running=false}")
   })
 
-  it("exec streams output, forwards stdin until EOF and exits with the command's code", async () => {
-    const r = await cli(["exec", "--", "sh", "-c", "cat; echo err >&2; exit 5"], "from stdin\n").done
+  it("exec -i streams output, forwards stdin until EOF and exits with the command's code", async () => {
+    const r = await cli(["exec", "-i", "--", "sh", "-c", "cat; echo err >&2; exit 5"], "from stdin\n").done
     expect(r.stdout).toBe("from stdin\nerr\n")
     expect(r.code).toBe(5)
+  })
+
+  it("exec without -i closes the command's stdin, as docker exec does", async () => {
+    const r = await cli(["exec", "sh", "-c", "echo \"[$(cat)]\""], "not forwarded\n").done
+    expect(r).toMatchObject({ code: 0, stdout: "[]\n" })
+  })
+
+  it("exec -i on a terminal keeps stdin open: lines typed reach the command, Ctrl-D closes it", async () => {
+    const t = cliOnTerminal(["exec", "-i", "--", "sh", "-c", "read line; echo \"got:$line\"; cat; echo eof"])
+    t.child.stdin.write("hello\n")
+    await until("the typed line", () => t.stdout().includes("got:hello"))
+    t.child.stdin.write("\x04")
+    const r = await t.done
+    expect(r.stdout).toContain("eof")
+    expect(r.code).toBe(0)
+  })
+
+  it("exec -e sets the command's variables; KEY alone passes ours", async () => {
+    const r = await cli(
+      [
+        "exec",
+        "-e",
+        "FOO=a=b",
+        "-e",
+        "EMPTY=",
+        "--env",
+        "PASSED",
+        "-e",
+        "UNSET_HERE",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$FOO|${EMPTY+set}|$PASSED|${UNSET_HERE-unset}\""
+      ],
+      undefined,
+      { ...process.env, PASSED: "from cli", UNSET_HERE: undefined }
+    ).done
+    expect(r).toMatchObject({ code: 0, stdout: "a=b|set|from cli|unset\n" })
+  })
+
+  it("exec -w runs in that directory; a relative one is a usage error", async () => {
+    expect(await cli(["exec", "-w", "/usr/bin", "pwd"]).done).toMatchObject({ code: 0, stdout: "/usr/bin\n" })
+    const r = await cli(["exec", "-w", "tmp", "pwd"]).done
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("must be an absolute path")
+  })
+
+  it("exec --user resolves like docker exec -u: name, name:group, a bare uid, an unknown name", async () => {
+    const entry = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("daemon:"))!.split(":")
+    const ids = ["sh", "-c", "echo \"$(id -u):$(id -g):$(id -G):$HOME\""]
+    expect((await cli(["exec", "--user", "daemon", ...ids]).done).stdout).toBe(
+      `${entry[2]}:${entry[3]}:${entry[3]}:${entry[5]}\n`
+    )
+    expect((await cli(["exec", "-u", "daemon:nogroup", ...ids]).done).stdout).toBe(
+      `${entry[2]}:65534:65534:${entry[5]}\n`
+    )
+    expect((await cli(["exec", "-u", "4321:4322", ...ids]).done).stdout).toBe("4321:4322:4322:/\n")
+    // Docker would run it with gid 0; clawkerd refuses a uid without a gid.
+    const halfDrop = await cli(["exec", "-u", "4321", ...ids]).done
+    expect(halfDrop.code).toBe(126)
+    expect(halfDrop.stderr).toContain("uid 4321 gid 0")
+    const unknown = await cli(["exec", "-u", "no-such-user-xyz", "true"]).done
+    expect(unknown.code).toBe(126)
+    expect(unknown.stderr).toContain("unable to find user no-such-user-xyz")
+  })
+
+  it("usage errors exit 2 with the usage on stderr", async () => {
+    for (const args of [["--bogus", "hello"], [], ["exec"], ["hello", "-i"], ["exec", "--timeout", "soon", "true"]]) {
+      const r = await cli(args).done
+      expect(r.code, args.join(" ")).toBe(2)
+      expect(r.stderr, args.join(" ")).toContain("usage: clawkerd-cp")
+      expect(r.stdout, args.join(" ")).toBe("")
+    }
+  })
+
+  it("an address without a port is refused before dialling", async () => {
+    const r = await run(process.execPath, [cpJs(), ...flags, "--addr", "127.0.0.1", "hello"]).done
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`--addr "127.0.0.1" has no ":port"`)
+  })
+
+  it("a closed stdout ends the CLI quietly with 141 and the command with SIGPIPE", async () => {
+    const pidFile = path.join(rig.fx.root, "yes.pid")
+    const r = cli(["exec", "sh", "-c", `echo $$ > ${pidFile}; exec yes`])
+    await until("output", () => r.stdout().length > 0)
+    r.child.stdout.destroy()
+    expect(await r.done).toMatchObject({ code: 141, stderr: "" })
+    const pid = Number(fs.readFileSync(pidFile, "utf8"))
+    await until("the command gone", () => {
+      try {
+        process.kill(pid, 0)
+        return false
+      } catch {
+        return true
+      }
+    })
+  })
+
+  it("a stdin the command does not read: clawkerd's reason is printed, not the refusals of the frames after it", async () => {
+    const r = cli(["exec", "-i", "sleep", "30"])
+    // The CLI exits with most of it unread.
+    r.child.stdin.on("error", () => {})
+    r.child.stdin.end(Buffer.alloc(16 * 1024 * 1024))
+    const { code, stderr } = await r.done
+    expect(code).toBe(1)
+    expect(stderr).toContain("the command is not reading its stdin")
+    expect(stderr).not.toContain("already closed")
   })
 
   it("exec forwards Ctrl-C to the command: killed by SIGINT → 130", async () => {

@@ -38,7 +38,7 @@ export interface NamespaceOptions {
   readonly tty?: boolean
 }
 
-const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`
+export const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`
 
 /** Finds the process below `root` whose innermost pid is 1: the init of the namespace unshare made. */
 const namespaceInit = (root: number): number | undefined =>
