@@ -192,7 +192,14 @@ const run = async (): Promise<number> => {
     }
 
     await check("no bootstrap: exit 2 and one configuration error line", async () => {
-      const r = await podman("run", "--rm", ...runFlags(runName("clawkerd-nobootstrap")), "-e", `CLAWKER_AGENT=${AGENT}`, image)
+      const r = await podman(
+        "run",
+        "--rm",
+        ...runFlags(runName("clawkerd-nobootstrap")),
+        "-e",
+        `CLAWKER_AGENT=${AGENT}`,
+        image
+      )
       const stderr = podmanErrors(r.stderr)
       const lines = stderr.split("\n")
       expectThat(r.code === 2, `exit ${r.code}, stderr: ${stderr}`)
