@@ -4,7 +4,6 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
-import { STDIN_PENDING_LIMIT, stdinOverflowMessage } from "../../src/layers/shell/stdinFeeder.js"
 import type { CommandRejected } from "../../src/services/ShellExecutor.js"
 import { scopedProcessEnv } from "../support/fixtures.js"
 import {
@@ -368,24 +367,6 @@ describe("ShellExecutor: audit, print_output, exit_on_non_zero", () => {
         expect(yield* sink.waitForExitRequest).toMatchObject({ commandId: "k", finalExitCode: -1 })
         expect(stageExits(sink.of("k"))).toEqual([{ stageIndex: 0, exitCode: -1, signo: 9 }])
         expect(logs.events("command_exit_on_non_zero")).toMatchObject([{ final_exit_code: -1, mirrored_exit_code: 1 }])
-      })
-    )
-  })
-
-  it.live("exit_on_non_zero after an IO error: the Error goes out, then the daemon is asked to exit", () => {
-    return inSession(({ shells, sink }) =>
-      Effect.gen(function*() {
-        yield* shells.run("io", shell([stage(["sleep", "100"])], { exitOnNonZero: true }))
-        yield* shells.stdin("io", Buffer.alloc(STDIN_PENDING_LIMIT + 1))
-        const request = yield* sink.waitForExitRequest
-        expect(errorOf(yield* sink.terminal("io"))).toEqual({
-          code: ErrorCode.ERROR_CODE_IO_ERROR,
-          message: stdinOverflowMessage
-        })
-        // killed by the overflow's SIGKILL: -1, which the exit mirrors as 1
-        expect(request).toMatchObject({ commandId: "io", finalExitCode: -1 })
-        const errorAt = sink.responses.findIndex((r) => r.commandId === "io" && payloadCase(r) === "error")
-        expect(request.sentBefore).toBeGreaterThan(errorAt)
       })
     )
   })

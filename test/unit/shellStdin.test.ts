@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import type { StdinWriter } from "../../src/layers/shell/stdinFeeder.js"
-import { makeStdinFeeder, STDIN_PENDING_LIMIT, stdinOverflowMessage } from "../../src/layers/shell/stdinFeeder.js"
+import { makeStdinFeeder, STDIN_PENDING_LIMIT } from "../../src/layers/shell/stdinFeeder.js"
 import { captureLogs } from "../support/logs.js"
 
 const errno = (code: string) => Object.assign(new Error(`write failed: ${code}`), { code })
@@ -36,8 +36,7 @@ const fakeWriter = (options: { hold?: boolean; failWith?: (chunk: string) => Err
   }
 }
 
-const overflows: Array<string> = []
-const feederFor = () => makeStdinFeeder("cmd", (message) => Effect.sync(() => void overflows.push(message)))
+const feederFor = () => makeStdinFeeder("cmd")
 
 describe("stdin feeder", () => {
   it.effect("order: initial_stdin, then frames, then the close, even for frames queued before feeding starts", () =>
@@ -84,35 +83,37 @@ describe("stdin feeder", () => {
       })
     }))
 
-  it.effect("more than the pending limit: the overflow is reported with the limit and stdin is closed", () =>
+  it.effect("past the pending limit a frame waits until the child read enough, then goes in order; nothing fails", () =>
     Effect.gen(function*() {
-      overflows.length = 0
       const feeder = yield* feederFor()
-      yield* feeder.offer(Buffer.alloc(STDIN_PENDING_LIMIT - 1))
-      yield* feeder.offer(Buffer.alloc(1))
-      expect(overflows).toEqual([])
-      yield* feeder.offer(Buffer.alloc(1))
-      expect(overflows).toEqual([stdinOverflowMessage])
-      expect(stdinOverflowMessage).toBe(
-        "stdin: more than 4 MiB pending; the command is not reading its stdin"
-      )
-      expect(yield* Effect.flip(feeder.offer(Buffer.from("x")))).toMatchObject({ message: "stdin: already closed" })
-    }))
-
-  it.effect("written bytes no longer count against the limit", () =>
-    Effect.gen(function*() {
-      overflows.length = 0
-      const feeder = yield* feederFor()
-      const fake = fakeWriter()
+      const fake = fakeWriter({ hold: true })
       const feeding = yield* Effect.forkChild(feeder.feed(fake.writer, Buffer.alloc(0)))
-      for (let i = 0; i < 3; i++) {
-        yield* feeder.offer(Buffer.alloc(STDIN_PENDING_LIMIT))
+      yield* feeder.offer(Buffer.alloc(STDIN_PENDING_LIMIT - 1, "a"))
+      yield* feeder.offer(Buffer.from("b"))
+      const third = yield* Effect.forkChild(feeder.offer(Buffer.from("c")))
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow
+      expect(third.pollUnsafe()).toBeUndefined()
+      fake.release()
+      yield* Fiber.join(third)
+      for (let i = 0; i < 10; i++) {
         yield* Effect.yieldNow
+        fake.release()
       }
       yield* feeder.close
       yield* Fiber.join(feeding)
-      expect(overflows).toEqual([])
-      expect(fake.written).toHaveLength(3)
+      expect(fake.written.map((w) => w.length)).toEqual([STDIN_PENDING_LIMIT - 1, 1, 1])
+      expect(fake.written.slice(1)).toEqual(["b", "c"])
+    }))
+
+  it.effect("a frame waiting for room is let go when the command ends", () =>
+    Effect.gen(function*() {
+      const feeder = yield* feederFor()
+      yield* feeder.offer(Buffer.alloc(STDIN_PENDING_LIMIT))
+      const waiting = yield* Effect.forkChild(feeder.offer(Buffer.from("late")))
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow
+      expect(waiting.pollUnsafe()).toBeUndefined()
+      yield* feeder.end
+      yield* Fiber.join(waiting)
     }))
 
   it.effect("the child closed its end (EPIPE): no failure, and later frames are dropped silently", () =>

@@ -130,6 +130,8 @@ const spawnFailed = (run: CommandRun, message: string): Effect.Effect<Ending> =>
 /** Everything from the pipes to the terminal check; every resource it takes is released when its scope closes. */
 const execute = (run: CommandRun, closer: PipeCloser) =>
   Effect.gen(function*() {
+    // However the command ends, a Stdin frame still waiting for room is let go.
+    yield* Effect.addFinalizer(() => run.running.feeder.end)
     const { command, running, sink } = run
     const id = running.id
     const last = command.stages.length - 1

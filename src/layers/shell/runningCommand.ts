@@ -66,7 +66,7 @@ export const makeRunningCommand = (id: string): Effect.Effect<RunningCommand> =>
         return terminate
       })
 
-    const feeder = yield* makeStdinFeeder(id, (message) => fail(ioFailure(message)))
+    const feeder = yield* makeStdinFeeder(id)
 
     const signal = (signo: number) =>
       Effect.forEach(stages, (stage) => {

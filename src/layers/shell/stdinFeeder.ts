@@ -1,4 +1,4 @@
-import { Data, Effect, Queue } from "effect"
+import { Data, Deferred, Effect, Queue, Semaphore } from "effect"
 import type { Writable } from "node:stream"
 import * as Log from "../../domain/log.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
@@ -6,14 +6,11 @@ import { CommandRejected } from "../../services/ShellExecutor.js"
 import { errorText, isClosedPipe } from "./errors.js"
 
 /**
- * Stdin bytes a command may have accepted but not yet handed to its child. A child that does not
- * read its stdin would otherwise make clawkerd buffer whatever CP sends.
+ * Stdin bytes a command may have accepted but not yet handed to its child. Past it a Stdin frame waits
+ * until the child has read enough (the spec's backpressure into the receiver), so a child that reads
+ * slowly is paced and one that does not read never makes clawkerd buffer more than this.
  */
 export const STDIN_PENDING_LIMIT = 4 * 1024 * 1024
-
-export const stdinOverflowMessage = `stdin: more than ${
-  STDIN_PENDING_LIMIT / (1024 * 1024)
-} MiB pending; the command is not reading its stdin`
 
 /** initial_stdin or a Stdin frame could not be written, for a reason other than the child closing its end. */
 export class StdinFailed extends Data.TaggedError("StdinFailed")<{ readonly message: string }> {}
@@ -32,8 +29,9 @@ export const streamWriter = (stream: Writable): StdinWriter => ({
 
 /**
  * Stage 0's stdin, fed in the order CP sent it: initial_stdin, then each Stdin frame, then the close.
- * Frames are queued at once (the Session never waits for a child) and written one at a time, each
- * waiting until the child's pipe took it, so a slow reader is never flooded.
+ * Frames are queued at once up to STDIN_PENDING_LIMIT bytes, then `offer` waits for room (so does the
+ * Session's receiver, and gRPC's flow control holds the CP's sender); they are written one at a time,
+ * each waiting until the child's pipe took it. Once the command is over a waiting frame is dropped.
  */
 export interface StdinFeeder {
   readonly offer: (data: Uint8Array) => Effect.Effect<void, CommandRejected>
@@ -41,6 +39,8 @@ export interface StdinFeeder {
   readonly close: Effect.Effect<void>
   /** Writes until the close (or until interrupted, when the stages are gone). */
   readonly feed: (writer: StdinWriter, initial: Uint8Array) => Effect.Effect<void, StdinFailed>
+  /** The command is over (also when it never started its feed): frames waiting for room are dropped. */
+  readonly end: Effect.Effect<void>
 }
 
 const CLOSE = "close" as const
@@ -50,14 +50,16 @@ const callback = (start: (done: (error: unknown) => void) => void): Effect.Effec
     start((error) => resume(error === null || error === undefined ? Effect.void : Effect.fail(error)))
   })
 
-export const makeStdinFeeder = (
-  commandId: string,
-  onOverflow: (message: string) => Effect.Effect<void>
-): Effect.Effect<StdinFeeder> =>
+/** The room a frame takes: a frame larger than the whole limit (the gRPC cap allows one) takes all of it. */
+const roomFor = (data: Uint8Array) => Math.min(data.length, STDIN_PENDING_LIMIT)
+
+export const makeStdinFeeder = (commandId: string): Effect.Effect<StdinFeeder> =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<Uint8Array | typeof CLOSE>()
-    let pending = 0
-    /** No more frames accepted: CloseStdin came, a write failed, or the limit was passed. */
+    const room = yield* Semaphore.make(STDIN_PENDING_LIMIT)
+    /** The feed is over (the stages are gone): frames waiting for room are dropped. */
+    const over = yield* Deferred.make<void>()
+    /** No more frames accepted: CloseStdin came, or a write failed. */
     let closed = false
     /** The child closed its end: whatever is still queued or arrives is dropped silently. */
     let broken = false
@@ -70,13 +72,10 @@ export const makeStdinFeeder = (
           )
         }
         if (broken || data.length === 0) return Effect.void
-        if (pending + data.length > STDIN_PENDING_LIMIT) {
-          closed = true
-          broken = true
-          return onOverflow(stdinOverflowMessage)
-        }
-        pending += data.length
-        return Queue.offer(queue, data)
+        return Effect.raceFirst(Effect.as(room.take(roomFor(data)), true), Effect.as(Deferred.await(over), false)).pipe(
+          Effect.flatMap((taken) => (taken ? Queue.offer(queue, data) : Effect.void)),
+          Effect.asVoid
+        )
       })
 
     const close = Effect.suspend(() => {
@@ -114,16 +113,12 @@ export const makeStdinFeeder = (
         while (true) {
           const item = yield* Queue.take(queue)
           if (item === CLOSE) return broken ? undefined : yield* end(writer)
-          if (!broken) {
-            yield* callback((done) => writer.write(item, done)).pipe(
-              Effect.catch((e) => failed("stdin write", e)),
-              Effect.ensuring(Effect.sync(() => (pending -= item.length)))
-            )
-          } else {
-            pending -= item.length
-          }
+          yield* (broken ? Effect.void : callback((done) => writer.write(item, done))).pipe(
+            Effect.catch((e) => failed("stdin write", e)),
+            Effect.ensuring(room.release(roomFor(item)))
+          )
         }
-      })
+      }).pipe(Effect.ensuring(Deferred.succeed(over, undefined)))
 
-    return { offer, close, feed }
+    return { offer, close, feed, end: Effect.asVoid(Deferred.succeed(over, undefined)) }
   })
