@@ -5,12 +5,12 @@ import * as Log from "../domain/log.js"
 import { loadDaemonConfig, loadLoggingSettings, loadTelemetrySettings } from "../layers/DaemonConfigLive.js"
 import { DaemonLayer } from "../layers/DaemonLayer.js"
 import { LoggingLive, LoggingTo } from "../layers/Logging.js"
-import { OtlpLive } from "../layers/OtlpLive.js"
+import type { TelemetryIdentity } from "../layers/OtlpLive.js"
 import { StrayErrorsLive } from "../layers/StrayErrorsLive.js"
 import { hardenSelf } from "../platform/execShim.js"
 import { addon } from "../platform/native.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
-import type { LoggingSettings } from "../services/DaemonConfig.js"
+import type { LoggingSettings, TelemetrySettings } from "../services/DaemonConfig.js"
 import { ExitRequest } from "../services/ExitRequest.js"
 import { Listener } from "../services/Listener.js"
 import type { DrainReport } from "../services/Reaper.js"
@@ -158,6 +158,14 @@ const stderrLogging = (): Layer.Layer<never> =>
     (line) => process.stderr.write(line)
   )
 
+/** The OTLP exporters, loaded only when an endpoint is set: a container without a collector never evaluates them. */
+const telemetryLayer = (telemetry: TelemetrySettings, identity: TelemetryIdentity): Layer.Layer<never> =>
+  telemetry.endpoint === undefined
+    ? Layer.empty
+    : Layer.unwrap(
+      Effect.map(Effect.promise(() => import("../layers/OtlpLive.js")), ({ OtlpLive }) => OtlpLive(telemetry, identity))
+    )
+
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
   Effect.gen(function*() {
     // First, before anything can write to a terminal whose foreground the user CMD will own.
@@ -174,6 +182,6 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
     return yield* daemon(argv).pipe(
       Effect.provide(StrayErrorsLive),
       // The OTLP logger joins the JSON one, and its last flush comes after the daemon's teardown.
-      Effect.provide(OtlpLive(telemetry, identity).pipe(Layer.provideMerge(LoggingLive(settings.success))))
+      Effect.provide(telemetryLayer(telemetry, identity).pipe(Layer.provideMerge(LoggingLive(settings.success))))
     )
   })
