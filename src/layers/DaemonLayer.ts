@@ -38,6 +38,22 @@ const OrphanDrainOnRelease = Layer.effectDiscard(
   Effect.flatMap(Reaper, (reaper) => Effect.addFinalizer(() => Effect.asVoid(onOwnFiber(reaper.drain(ORPHAN_GRACE)))))
 )
 
+/** The bootstrap files read through Node's file system. */
+export const BootstrapStoreNode = BootstrapStoreLive.pipe(Layer.provide(NodeFileSystem.layer))
+
+/**
+ * clawkerd as an init, for any daemon that runs one CMD as PID 1: the Supervisor (and the account it
+ * runs the CMD as), the Reaper with its orphan drain at release, the process registry, agent state,
+ * exit requests, the shutdown signals and memory reclaim. Needs DaemonConfig; in boot order, like below.
+ */
+export const InitStack = OrphanDrainOnRelease.pipe(
+  Layer.provideMerge(SupervisorLive.pipe(Layer.provide(UserResolverLive))),
+  Layer.provideMerge(ReaperLive),
+  Layer.provideMerge(
+    Layer.mergeAll(ProcessRegistryLive, AgentStateLive, ExitRequestLive, ShutdownSignalLive, MemoryReclaimLive)
+  )
+)
+
 /**
  * The whole daemon, one layer per line in boot order (spec: config, banner, user, bootstrap,
  * Register coordinator, listener). Each line is built after the ones below it and released before
@@ -48,13 +64,8 @@ export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
   ListenerLive.pipe(
     Layer.provideMerge(SessionHandlerLive),
     Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraLive)))),
-    Layer.provideMerge(BootstrapStoreLive.pipe(Layer.provide(NodeFileSystem.layer))),
-    Layer.provideMerge(OrphanDrainOnRelease),
-    Layer.provideMerge(SupervisorLive.pipe(Layer.provide(UserResolverLive))),
-    Layer.provideMerge(ReaperLive),
-    Layer.provideMerge(
-      Layer.mergeAll(ProcessRegistryLive, AgentStateLive, ExitRequestLive, ShutdownSignalLive, MemoryReclaimLive)
-    ),
+    Layer.provideMerge(BootstrapStoreNode),
+    Layer.provideMerge(InitStack),
     Layer.provideMerge(Banner),
     Layer.provideMerge(ProgressReporterLive),
     Layer.provideMerge(GrpcLogLive),

@@ -23,25 +23,34 @@ describe("the npm package", () => {
   const files = packed()
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8"))
 
-  it("ships the bins, the bundle with its code cache, the CP client's modules and the native sources", () => {
-    expect(files).toEqual([
+  /** The library surface (exports "."): the entry, and every module and declaration of these folders. */
+  const LIBRARY_DIRS = ["services", "layers", "domain", "platform", "gen"]
+  const walk = (dir: string): Array<string> =>
+    fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]
+    )
+  const library = LIBRARY_DIRS.flatMap((d) => walk(path.join("dist", d)))
+    .filter((f) => f.endsWith(".js") || f.endsWith(".d.ts"))
+
+  it("ships the bins, the bundle with its code cache, the CP client's modules, the library and the native sources", () => {
+    const expected = new Set([
       "LICENSE",
       "README.md",
       "dist/devkit/commands.js",
       "dist/devkit/cpArgs.js",
       "dist/devkit/cpClient.js",
       "dist/devkit/describe.js",
-      "dist/domain/hostPort.js",
-      "dist/domain/passwd.js",
-      "dist/domain/signals.js",
-      "dist/gen/clawker/clawkerd/v1/clawkerd.js",
-      "dist/platform/bootGuard.js",
+      "dist/index.d.ts",
+      "dist/index.js",
       "dist/programs/bin.js",
       "dist/programs/clawkerd.cjs",
       "dist/programs/clawkerd.cjs.v8cache",
       "dist/programs/codeCache.js",
       "dist/programs/cp.js",
       "dist/programs/guard.js",
+      "dist/programs/main.d.ts",
+      "dist/programs/main.js",
+      "dist/programs/version.d.ts",
       "dist/programs/version.js",
       "native/binding.gyp",
       "native/index.cjs",
@@ -52,9 +61,17 @@ describe("the npm package", () => {
       "native/src/exec_shim.c",
       "native/src/hardening.c",
       "native/src/hardening.h",
-      "package.json"
+      "package.json",
+      ...library
     ])
+    expect(files).toEqual([...expected].sort())
+    expect(files.filter((f) => f.endsWith(".map") || f.startsWith("src/") || f.startsWith("test/"))).toEqual([])
     for (const bin of Object.values<string>(pkg.bin)) expect(files).toContain(bin)
+  })
+
+  it("exports the library: types and module of its entry, both shipped", () => {
+    expect(pkg.exports["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" })
+    expect(files).toEqual(expect.arrayContaining(["dist/index.js", "dist/index.d.ts"]))
   })
 
   it("every relative import of a shipped module is shipped too", () => {
