@@ -70,9 +70,12 @@ export const growthBeyondSpread = (samples: ReadonlyArray<number>, window: numbe
 export const LOW_WATER_GROWTH_BOUND = 0.06
 
 /**
- * The same for rounds of mixed traffic (Sessions, connect cycles and hostile peers for a fixed time, so
- * each round differs): its post-reclaim samples spread wider, −1.7 % to +10.4 % over 9 runs under the
- * same load. 25 % still fails a leak of a few KiB per command (thousands of commands a round).
+ * The bound on `growthBeyondSpread` for rounds of mixed traffic (Sessions, connect cycles and hostile peers
+ * for a fixed time, so each round differs). On Node 24 under a loaded machine the daemon's RSS can step up
+ * while V8 grows its young generation (one run: 163.6, 188.5, 188.3 | 213.4, 214.6, 213.7 MiB, +13 % beyond
+ * the spread; seven others between −1 % and +3 %); where RSS settles after churn is the soak's and the
+ * benchmark's business (issue 21), not the short suite's. 25 % still fails a leak of a few KiB per command
+ * (thousands of commands a round).
  */
 export const MIXED_LOW_WATER_GROWTH_BOUND = 0.25
 
