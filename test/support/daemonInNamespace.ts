@@ -24,6 +24,8 @@ export interface DaemonOptions {
    * daemon replaces the shell as PID 1: e.g. a small or read-only mount for storage faults.
    */
   readonly prelude?: string
+  /** An executable that is the whole daemon (dist/clawkerd), run instead of `node dist/programs/bin.js`. */
+  readonly binary?: string
 }
 
 export interface DaemonRun {
@@ -54,7 +56,7 @@ export const startDaemonInNamespace = async (options: DaemonOptions): Promise<Da
   const readyFile = path.join(stateDir, "run", "ready")
   // Each run logs to a fresh directory, so a restarted daemon's log is its own.
   const logFile = path.join(await tempDir("clawkerd-e2e-log-"), "clawkerd.log")
-  const daemon = [process.execPath, binPath, ...options.userCmd]
+  const daemon = [...(options.binary === undefined ? [process.execPath, binPath] : [options.binary]), ...options.userCmd]
   const argv = options.prelude === undefined ? daemon : ["sh", "-c", `${options.prelude}\nexec "$@"`, "sh", ...daemon]
   const ns = inPidNamespace(argv, {
     env: {
