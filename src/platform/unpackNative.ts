@@ -1,8 +1,8 @@
+import { Data } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Data } from "effect"
 
 /*
  * The single binary (scripts/build-binary.mjs) carries the native addon and the exec shim as assets, but

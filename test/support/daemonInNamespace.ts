@@ -56,7 +56,10 @@ export const startDaemonInNamespace = async (options: DaemonOptions): Promise<Da
   const readyFile = path.join(stateDir, "run", "ready")
   // Each run logs to a fresh directory, so a restarted daemon's log is its own.
   const logFile = path.join(await tempDir("clawkerd-e2e-log-"), "clawkerd.log")
-  const daemon = [...(options.binary === undefined ? [process.execPath, binPath] : [options.binary]), ...options.userCmd]
+  const daemon = [
+    ...(options.binary === undefined ? [process.execPath, binPath] : [options.binary]),
+    ...options.userCmd
+  ]
   const argv = options.prelude === undefined ? daemon : ["sh", "-c", `${options.prelude}\nexec "$@"`, "sh", ...daemon]
   const ns = inPidNamespace(argv, {
     env: {
