@@ -70,7 +70,9 @@ export const binary: Bench = {
     return {
       counts: { rounds, rss_rounds: rss.binary.length },
       measures: [
-        measure("file size", "MB", sizeOf(BINARY) / MB, { baseline: { name: "node + bundle files", value: installed } }),
+        measure("file size", "MB", sizeOf(BINARY) / MB, {
+          baseline: { name: "node + bundle files", value: installed }
+        }),
         measure("median boot", "ms", median(boots.binary), {
           baseline: { name: "node + bundle", value: median(boots.bundle) },
           target: { on: "ratio", op: "<=", limit: 1 }

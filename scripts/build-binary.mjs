@@ -26,7 +26,9 @@ const fail = (message) => {
 const imageNode = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(fs.readFileSync(path.join(root, "Dockerfile"), "utf8"))?.[1]
 const major = process.versions.node.split(".")[0]
 if (imageNode === undefined) fail("no `ARG NODE_IMAGE=node:N-…` in the Dockerfile")
-if (major !== imageNode) fail(`node ${process.version} is not the image's Node line (${imageNode}): run it with Node ${imageNode}`)
+if (major !== imageNode) {
+  fail(`node ${process.version} is not the image's Node line (${imageNode}): run it with Node ${imageNode}`)
+}
 
 const native = {
   addon: { asset: "clawkerd_native.node", file: path.join(release, "clawkerd_native.node") },
@@ -50,8 +52,12 @@ const main = path.join(work, "clawkerd.cjs")
 const seaNative = {
   name: "sea-native",
   setup(b) {
-    b.onResolve({ filter: /(^|\/)native\.js$/ }, (args) =>
-      args.resolveDir.startsWith(path.join(root, "src")) ? { path: path.join(root, "src/platform/seaNative.ts") } : undefined
+    b.onResolve(
+      { filter: /(^|\/)native\.js$/ },
+      (args) =>
+        args.resolveDir.startsWith(path.join(root, "src"))
+          ? { path: path.join(root, "src/platform/seaNative.ts") }
+          : undefined
     )
   }
 }
@@ -79,15 +85,18 @@ await build({
 
 const blob = path.join(work, "clawkerd.blob")
 const config = path.join(work, "sea-config.json")
-fs.writeFileSync(config, JSON.stringify({
-  main,
-  output: blob,
-  disableExperimentalSEAWarning: true,
-  useCodeCache: true,
-  useSnapshot: false,
-  execArgvExtension: "none",
-  assets: Object.fromEntries(Object.values(native).map(({ asset, file }) => [asset, file]))
-}))
+fs.writeFileSync(
+  config,
+  JSON.stringify({
+    main,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useCodeCache: true,
+    useSnapshot: false,
+    execArgvExtension: "none",
+    assets: Object.fromEntries(Object.values(native).map(({ asset, file }) => [asset, file]))
+  })
+)
 execFileSync(process.execPath, ["--experimental-sea-config", config], { stdio: ["ignore", "ignore", "inherit"] })
 
 const staging = `${output}.tmp`

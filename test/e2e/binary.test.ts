@@ -58,8 +58,9 @@ e2e("the single binary", () => {
       ].join("\n")
     ], {
       binary,
-      // Ignored by the binary: with it honoured, Node would fail to preload the file and never boot.
-      env: { ...daemons.cp().env, NODE_OPTIONS: "--require /nonexistent/inject.js" }
+      // Ignored by the binary: honoured, Node would fail to preload the file (or the guard refuse the
+      // inspector) and clawkerd never boot.
+      env: { ...daemons.cp().env, NODE_OPTIONS: "--inspect=127.0.0.1:9229 --require /nonexistent/inject.js" }
     })
     const s = await d.session()
     expect((await s.request(C.hello("h1"))).payload).toEqual({
