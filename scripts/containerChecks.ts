@@ -132,19 +132,34 @@ const check = async (name: string, body: () => Promise<string>) => {
   console.log(`${ok ? "PASS" : "FAIL"} ${name} (${seconds.toFixed(1)} s): ${measured}`)
 }
 
-const runFlags = (role: string) => ["--name", `${prefix}-${role}`, "--label", label, "--cgroup-parent", cgroupParent]
+const containerName = (role: string) => `${prefix}-${role}`
+const runFlags = (role: string) => ["--name", containerName(role), "--label", label, "--cgroup-parent", cgroupParent]
 
-/** A TCP relay from the podman bridge's gateway to a devkit server, which listens on loopback only. */
+/**
+ * A TCP relay from the podman bridge's gateway to a devkit server, which listens on loopback only. Closing it
+ * destroys the connections it relays: one whose container went away with its network never ends by itself.
+ */
 const relay = (host: string, port: number) =>
-  new Promise<net.Server>((resolve, reject) => {
+  new Promise<() => Promise<void>>((resolve, reject) => {
+    const sockets = new Set<net.Socket>()
     const server = net.createServer((inbound) => {
       const outbound = net.connect(port, "127.0.0.1")
+      for (const socket of [inbound, outbound]) {
+        sockets.add(socket)
+        socket.on("close", () => sockets.delete(socket))
+      }
       inbound.pipe(outbound).pipe(inbound)
       inbound.on("error", () => outbound.destroy())
       outbound.on("error", () => inbound.destroy())
     })
     server.once("error", reject)
-    server.listen(port, host, () => resolve(server))
+    server.listen(port, host, () =>
+      resolve(() =>
+        new Promise<void>((closed) => {
+          server.close(() => closed())
+          for (const socket of sockets) socket.destroy()
+        })
+      ))
   })
 
 const bridgeGateway = async (): Promise<string> => {
@@ -227,8 +242,7 @@ const run = async (): Promise<number> => {
     })
     closers.unshift(() => agentService.close())
     for (const port of [oauth.port, agentService.port]) {
-      const server = await relay(gateway, port)
-      closers.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      closers.unshift(await relay(gateway, port))
     }
     const bootstrap = path.join(work, "bootstrap")
     await writeBootstrapDir(bootstrap, deployment, await mintAssertion(signer, oauth.tokenEndpoint))
@@ -237,11 +251,11 @@ const run = async (): Promise<number> => {
     const cpFiles = { ca: deployment.ca.certPem, cert: deployment.cpClient.certPem, key: deployment.cpClient.keyPem }
     for (const [name, pem] of Object.entries(cpFiles)) fs.writeFileSync(path.join(cpDir, `${name}.pem`), pem)
 
-    const name = `${prefix}-main`
+    const name = containerName("main")
     await podmanOk(
       "run",
       "-d",
-      ...runFlags(name),
+      ...runFlags("main"),
       "-p",
       "127.0.0.1::7700",
       "-e",
@@ -287,13 +301,14 @@ const run = async (): Promise<number> => {
     await check("clawkerd is PID 1", async () => {
       await firstHello()
       const argv = (await podmanOk("exec", name, "cat", "/proc/1/cmdline")).split("\0").filter((a) => a !== "")
-      const exe = (await podmanOk("exec", name, "readlink", "/proc/1/exe")).trim()
+      // /proc/1/exe is out of reach (PID 1 is not dumpable); comm names the executable as exec'd.
+      const comm = (await podmanOk("exec", name, "cat", "/proc/1/comm")).trim()
       // The project's image runs `node /usr/local/bin/clawkerd` (the bin.js link); an agent image the binary.
       const expected = kind === "dockerfile"
-        ? path.basename(argv[0]!) === "node" && argv[1] === "/usr/local/bin/clawkerd"
-        : argv[0] === "/usr/local/bin/clawkerd" && exe === "/usr/local/bin/clawkerd"
-      expectThat(expected, `/proc/1/cmdline: ${argv.join(" ")}; /proc/1/exe: ${exe}`)
-      return `/proc/1/cmdline: ${argv.slice(0, 3).join(" ")} …; /proc/1/exe: ${exe}`
+        ? comm === "node" && argv[1] === "/usr/local/bin/clawkerd"
+        : comm === "clawkerd" && argv[0] === "/usr/local/bin/clawkerd"
+      expectThat(expected, `/proc/1/cmdline: ${argv.join(" ")}; /proc/1/comm: ${comm}`)
+      return `/proc/1/cmdline: ${argv.slice(0, 3).join(" ")} …; /proc/1/comm: ${comm}`
     })
 
     await check("HEALTHCHECK unhealthy before AgentReady", async () => {
