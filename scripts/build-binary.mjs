@@ -13,6 +13,7 @@ import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { imageNodeMajor } from "./imageNode.mjs"
 
 const root = path.resolve(import.meta.dirname, "..")
 const work = path.join(root, "dist/binary")
@@ -23,7 +24,7 @@ const fail = (message) => {
   process.exit(1)
 }
 
-const imageNode = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(fs.readFileSync(path.join(root, "Dockerfile"), "utf8"))?.[1]
+const imageNode = imageNodeMajor()
 const major = process.versions.node.split(".")[0]
 if (imageNode === undefined) fail("no `ARG NODE_IMAGE=node:N-…` in the Dockerfile")
 if (major !== imageNode) {

@@ -301,14 +301,14 @@ const run = async (): Promise<number> => {
     await check("clawkerd is PID 1", async () => {
       await firstHello()
       const argv = (await podmanOk("exec", name, "cat", "/proc/1/cmdline")).split("\0").filter((a) => a !== "")
-      // /proc/1/exe is out of reach (PID 1 is not dumpable); comm names the executable as exec'd.
-      const comm = (await podmanOk("exec", name, "cat", "/proc/1/comm")).trim()
+      // PID 1 is not dumpable: only with CAP_SYS_PTRACE (a privileged exec) is its exe link readable.
+      const exe = (await podmanOk("exec", "--privileged", name, "readlink", "/proc/1/exe")).trim()
       // The project's image runs `node /usr/local/bin/clawkerd` (the bin.js link); an agent image the binary.
       const expected = kind === "dockerfile"
-        ? comm === "node" && argv[1] === "/usr/local/bin/clawkerd"
-        : comm === "clawkerd" && argv[0] === "/usr/local/bin/clawkerd"
-      expectThat(expected, `/proc/1/cmdline: ${argv.join(" ")}; /proc/1/comm: ${comm}`)
-      return `/proc/1/cmdline: ${argv.slice(0, 3).join(" ")} …; /proc/1/comm: ${comm}`
+        ? exe === "/usr/local/bin/node" && argv[1] === "/usr/local/bin/clawkerd"
+        : exe === "/usr/local/bin/clawkerd" && argv[0] === "/usr/local/bin/clawkerd"
+      expectThat(expected, `/proc/1/cmdline: ${argv.join(" ")}; /proc/1/exe: ${exe}`)
+      return `/proc/1/cmdline: ${argv.slice(0, 3).join(" ")} …; /proc/1/exe: ${exe}`
     })
 
     await check("HEALTHCHECK unhealthy before AgentReady", async () => {

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
+import { imageNodeMajor } from "../../scripts/imageNode.mjs"
 import * as C from "../../src/devkit/commands.js"
 import { outputOf } from "../../src/devkit/cpClient.js"
 import { TESTER } from "../support/accounts.js"
@@ -14,7 +15,10 @@ import { pidNamespaceUnavailable } from "../support/pidns.js"
  * for this file, then driven like the bundle (test/e2e/daemon.test.ts).
  */
 
-const unavailable = pidNamespaceUnavailable()
+const nodeLine = imageNodeMajor()
+const unavailable = pidNamespaceUnavailable() ?? (process.versions.node.split(".")[0] === nodeLine
+  ? undefined
+  : `the binary is built on the image's Node line (${nodeLine}); this is node ${process.version}`)
 if (unavailable !== undefined) console.warn(`skipping single binary e2e tests: ${unavailable}`)
 const e2e = describe.skipIf(unavailable !== undefined)
 const daemons = daemonsOfFile(unavailable)
@@ -22,6 +26,7 @@ const binary = path.join(repoRoot, "dist/clawkerd")
 const version: string = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")).version
 
 beforeAll(() => {
+  if (unavailable !== undefined) return
   execFileSync(process.execPath, [path.join(repoRoot, "scripts/build-binary.mjs")], { stdio: "pipe" })
 }, 180_000)
 
