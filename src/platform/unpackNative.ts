@@ -25,6 +25,12 @@ export interface UnpackedNative {
   readonly execShimPath: string
 }
 
+/**
+ * Where the binary's loader (src/programs/binary.ts) leaves what it unpacked for the daemon's bundle, whose
+ * src/platform/seaNative.ts stands in for native.ts; the bundle's training run puts the package's addon there.
+ */
+export const UNPACKED_NATIVE: unique symbol = Symbol.for("clawkerd.unpackedNative")
+
 export class NativeUnpackError extends Data.TaggedError("NativeUnpackError")<{ readonly message: string }> {}
 
 /**
@@ -35,10 +41,13 @@ export const UNPACK_PARENTS: ReadonlyArray<string> = ["/run", "/tmp", "/var/tmp"
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
 
+/** Root, as PID 1 always is; another uid only when the binary runs as that user (its build checks it so). */
+const owner = (): number => process.getuid?.() ?? 0
+
 /**
- * Why `dir` cannot hold root's private directory, or undefined when it can: it must be a real directory
- * owned by root that no one else can write, or whose sticky bit keeps others from renaming what root
- * creates in it (/tmp).
+ * Why `dir` cannot hold our private directory, or undefined when it can: it must be a real directory owned
+ * by root (or by us) that no one else can write, or whose sticky bit keeps others from renaming what we
+ * create in it (/tmp).
  */
 export const unsafeParent = (dir: string): string | undefined => {
   let stat: fs.Stats
@@ -48,7 +57,7 @@ export const unsafeParent = (dir: string): string | undefined => {
     return (e as Error).message
   }
   if (!stat.isDirectory()) return "not a directory (a symbolic link is never followed)"
-  if (stat.uid !== 0) return `owned by uid ${stat.uid}`
+  if (stat.uid !== 0 && stat.uid !== owner()) return `owned by uid ${stat.uid}`
   if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) {
     return `writable by others without the sticky bit (mode ${(stat.mode & 0o7777).toString(8)})`
   }
@@ -79,8 +88,8 @@ const unpackIn = (parent: string, addon: EmbeddedFile, shim: EmbeddedFile): Unpa
   const shimFile = path.join(dir, "clawkerd-exec")
   try {
     const stat = fs.lstatSync(dir)
-    if (!stat.isDirectory() || stat.uid !== 0 || (stat.mode & 0o777) !== 0o700) {
-      throw new NativeUnpackError({ message: `${dir}: not a 0700 directory of root's` })
+    if (!stat.isDirectory() || stat.uid !== owner() || (stat.mode & 0o777) !== 0o700) {
+      throw new NativeUnpackError({ message: `${dir}: not a 0700 directory of uid ${owner()}'s` })
     }
     writeVerified(addonFile, addon)
     writeVerified(shimFile, shim)
@@ -96,7 +105,7 @@ const unpackIn = (parent: string, addon: EmbeddedFile, shim: EmbeddedFile): Unpa
 
 /**
  * The addon loaded and the shim's path, unpacked in the first of `parents` that is safe and lets code be
- * mapped. Only root can do this (the directory must be root's).
+ * mapped.
  */
 export const unpackNative = (
   addon: EmbeddedFile,
