@@ -19,7 +19,7 @@ COPY package.json package-lock.json .npmrc ./
 COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/bundle.mjs ./scripts/bundle.mjs
+COPY scripts/bundle.mjs scripts/trainCodeCache.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -104,10 +104,10 @@ export const within = <A>(promise: Promise<A>, ms: number, what: string): Promis
 }
 
 /** VmRSS and VmHWM (peak) of a live process, in MiB. */
-export const memoryOf = (pid: number): { readonly rss: number; readonly peak: number } => {
+export const memoryOf = (pid: number): { readonly rss: number; readonly peak: number; readonly anon: number } => {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s*(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN)
-  return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 }
+  return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024, anon: kib("RssAnon") / 1024 }
 }
 
 export const loadAverage = (): number => os.loadavg()[0] ?? Number.NaN

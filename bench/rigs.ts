@@ -67,6 +67,8 @@ export interface DaemonStart {
   readonly userCmd?: ReadonlyArray<string>
   readonly listen?: string
   readonly env?: Readonly<Record<string, string>>
+  /** The single binary (dist/clawkerd) instead of `node dist/programs/bin.js`. */
+  readonly binary?: string
 }
 
 /**
@@ -83,7 +85,8 @@ export const startDaemon = async (
     deployment: fixture.deployment,
     userCmd: options.userCmd ?? ["true"],
     env: { CLAWKERD_LOG_LEVEL: "info", ...ctx.daemonEnv, ...options.env },
-    ...(options.listen === undefined ? {} : { listen: options.listen })
+    ...(options.listen === undefined ? {} : { listen: options.listen }),
+    ...(options.binary === undefined ? {} : { binary: options.binary })
   })
   track(run.ns)
   ctx.defer(async () => {

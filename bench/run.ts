@@ -3,6 +3,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assertBuilt } from "../test/support/daemon.js"
 import { pidNamespaceUnavailable } from "../test/support/pidns.js"
+import { binary } from "./binary.js"
 import { boot } from "./boot.js"
 import { concurrency } from "./concurrency.js"
 import type { Bench, BenchContext } from "./harness.js"
@@ -24,7 +25,7 @@ import { throughput } from "./throughput.js"
  * replaces the recorded numbers.
  */
 
-const ALL: ReadonlyArray<Bench> = [boot, memory, orphans, signals, latency, throughput, concurrency]
+const ALL: ReadonlyArray<Bench> = [boot, binary, memory, orphans, signals, latency, throughput, concurrency]
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")

@@ -7,13 +7,10 @@
 // exec shim), undici (only Register needs it; HydraLive loads it on first use), and
 // @grpc/proto-loader, which grpc-js requires only for channelz, never used here.
 //
-// The code cache comes from a training run of the bundle: it boots with no configuration, stops at the
-// configuration error (exit 2), and by then V8 has compiled every module's top level and the boot path's
-// first functions, which the cache keeps.
+// The code cache comes from a training run of the bundle (scripts/trainCodeCache.mjs).
 import { build } from "esbuild"
-import { spawnSync } from "node:child_process"
-import * as fs from "node:fs"
 import * as path from "node:path"
+import { trainCodeCache } from "./trainCodeCache.mjs"
 
 const root = path.resolve(import.meta.dirname, "..")
 const programs = path.join(root, "dist/programs")
@@ -38,22 +35,4 @@ await build({
   logLevel: "warning"
 })
 
-const loader = path.join(programs, "codeCache.js")
-const training = `
-import * as fs from "node:fs"
-import { cacheFileOf, runBundle } from ${JSON.stringify(loader)}
-const bundle = ${JSON.stringify(bundle)}
-fs.rmSync(cacheFileOf(bundle), { force: true })
-const script = runBundle(bundle)
-process.on("exit", () => fs.writeFileSync(cacheFileOf(bundle), script.createCachedData()))
-`
-const trained = spawnSync(process.execPath, ["--input-type=module", "-e", training], {
-  env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-  encoding: "utf8"
-})
-const { cacheFileOf } = await import(loader)
-if (trained.status !== 2 || !fs.existsSync(cacheFileOf(bundle))) {
-  console.error(`bundle.mjs: the training run of ${bundle} should stop at its configuration error (exit 2)`)
-  console.error(`it exited ${trained.status ?? trained.signal}: ${trained.stderr}`)
-  process.exit(1)
-}
+await trainCodeCache(bundle)

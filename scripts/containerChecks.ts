@@ -3,6 +3,8 @@
  * server and AgentService on this host, reachable from the container through the podman bridge's gateway,
  * and clawkerd-cp (dist/programs/cp.js) as the control plane, dialling the container's published port on
  * loopback. Every check prints what it measured; any failed check fails the run, after all have run.
+ * The same checks serve the project's Dockerfile (--kind dockerfile: node runs dist/programs/bin.js) and agent
+ * images that carry only the single binary (--kind binary: scripts/agent-image.Dockerfile).
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -21,7 +23,12 @@ const { values: opts } = parseArgs({
     image: { type: "string" },
     label: { type: "string" },
     "cgroup-parent": { type: "string" },
-    work: { type: "string" }
+    work: { type: "string" },
+    kind: { type: "string", default: "dockerfile" },
+    /** Prefix of the containers' names, one per run of these checks. */
+    name: { type: "string", default: "clawkerd" },
+    /** What `node --version` prints for the user CMD (a prefix), or "none" when there is no node on its PATH. */
+    "user-node": { type: "string" }
   }
 })
 const need = (name: keyof typeof opts): string => {
@@ -33,6 +40,10 @@ const image = need("image")
 const label = need("label")
 const cgroupParent = need("cgroup-parent")
 const work = need("work")
+const userNode = need("user-node")
+const prefix = need("name")
+const kind = need("kind")
+if (kind !== "dockerfile" && kind !== "binary") throw new Error(`--kind ${kind}: dockerfile or binary`)
 
 const repoRoot = path.resolve(import.meta.dirname, "..")
 const AGENT = "ctest"
@@ -41,12 +52,13 @@ const CONTAINER_ID = "c0ffee000001"
 const USER = { name: "clawker", uid: 1001, gid: 1001, home: "/home/clawker" }
 /** podman's own stop timeout in these checks; clawkerd's grace (10 s) is well inside it. */
 const PODMAN_STOP_TIMEOUT_S = 30
-// The user CMD reports who and where it is, its environment as exec'd, and each SIGUSR1; the sleep runs in
-// the background so a trapped signal interrupts `wait` at once.
+// The user CMD reports who and where it is, the node its PATH finds, its environment as exec'd, and each
+// SIGUSR1; the sleep runs in the background so a trapped signal interrupts `wait` at once.
 const USER_CMD = [
   "sh",
   "-c",
-  "echo \"cmd uid=$(id -u) user=$(id -un) cwd=$(pwd)\"; tr '\\0' '\\n' < /proc/$$/environ | sed 's/^/env /'; " +
+  "echo \"cmd uid=$(id -u) user=$(id -un) cwd=$(pwd)\"; echo \"node $(node --version 2>/dev/null || echo none)\"; " +
+  "tr '\\0' '\\n' < /proc/$$/environ | sed 's/^/env /'; " +
   "trap 'echo got USR1' USR1; while :; do sleep 1 & wait $!; done"
 ]
 
@@ -132,36 +144,35 @@ const check = async (name: string, body: () => Promise<string>) => {
   console.log(`${ok ? "PASS" : "FAIL"} ${name} (${seconds.toFixed(1)} s): ${measured}`)
 }
 
-/** Container names carry the run's label value: a container another run left behind never blocks this one. */
-const runName = (name: string) => `${name}-${label.split("=").pop()}`
-const runFlags = (name: string) => ["--name", name, "--label", label, "--cgroup-parent", cgroupParent]
+/** Names carry the run's label value: a container another run left behind never blocks this one. */
+const containerName = (role: string) => `${prefix}-${role}-${label.split("=").pop()}`
+const runFlags = (role: string) => ["--name", containerName(role), "--label", label, "--cgroup-parent", cgroupParent]
 
 /**
- * A TCP relay from the podman bridge's gateway to a devkit server, which listens on loopback only. Closing
- * it destroys every relayed socket: a connection from a container that was restarted or stopped gets no FIN
- * when its network namespace goes, so `server.close()` alone would wait for it forever.
+ * A TCP relay from the podman bridge's gateway to a devkit server, which listens on loopback only. Closing it
+ * destroys the connections it relays: one whose container went away with its network never ends by itself.
  */
 const relay = (host: string, port: number) =>
-  new Promise<() => void>((resolve, reject) => {
+  new Promise<() => Promise<void>>((resolve, reject) => {
     const sockets = new Set<net.Socket>()
-    const track = (socket: net.Socket) => {
-      sockets.add(socket)
-      socket.once("close", () => sockets.delete(socket))
-    }
     const server = net.createServer((inbound) => {
       const outbound = net.connect(port, "127.0.0.1")
-      track(inbound)
-      track(outbound)
+      for (const socket of [inbound, outbound]) {
+        sockets.add(socket)
+        socket.on("close", () => sockets.delete(socket))
+      }
       inbound.pipe(outbound).pipe(inbound)
       inbound.on("error", () => outbound.destroy())
       outbound.on("error", () => inbound.destroy())
     })
     server.once("error", reject)
     server.listen(port, host, () =>
-      resolve(() => {
-        server.close()
-        for (const socket of sockets) socket.destroy()
-      }))
+      resolve(() =>
+        new Promise<void>((closed) => {
+          server.close(() => closed())
+          for (const socket of sockets) socket.destroy()
+        })
+      ))
   })
 
 /** Runs a closer, giving up (with a line saying so) after CLOSE_TIMEOUT_MS. */
@@ -192,14 +203,7 @@ const run = async (): Promise<number> => {
     }
 
     await check("no bootstrap: exit 2 and one configuration error line", async () => {
-      const r = await podman(
-        "run",
-        "--rm",
-        ...runFlags(runName("clawkerd-nobootstrap")),
-        "-e",
-        `CLAWKER_AGENT=${AGENT}`,
-        image
-      )
+      const r = await podman("run", "--rm", ...runFlags("nobootstrap"), "-e", `CLAWKER_AGENT=${AGENT}`, image)
       const stderr = podmanErrors(r.stderr)
       const lines = stderr.split("\n")
       expectThat(r.code === 2, `exit ${r.code}, stderr: ${stderr}`)
@@ -210,37 +214,39 @@ const run = async (): Promise<number> => {
       return `exit 2 after ${r.seconds.toFixed(1)} s; stderr: ${lines[0]}`
     })
 
-    await check("file modes in the image", async () => {
-      const dirs = ["/run/clawker", "/var/run/clawker", DEFAULT_BOOTSTRAP_DIR, DEFAULT_LOG_DIR, "/var/lib/clawker"]
-      const stat = await podmanOk(
-        "run",
-        "--rm",
-        ...runFlags(runName("clawkerd-modes")),
-        "--entrypoint",
-        "stat",
-        image,
-        "-L",
-        "-c",
-        "%n %a %U:%G",
-        ...dirs
-      )
-      const wrong = stat.trim().split("\n").filter((l) => !l.endsWith(" 700 root:root"))
-      expectThat(wrong.length === 0, `not 0700 root:root: ${wrong.join("; ")}`)
-      const asUser = await podmanOk(
-        "run",
-        "--rm",
-        ...runFlags(runName("clawkerd-modes-user")),
-        "--user",
-        USER.name,
-        "--entrypoint",
-        "sh",
-        image,
-        "-c",
-        `for d in ${dirs.join(" ")}; do ls "$d" >/dev/null 2>&1 && echo "$d"; done; true`
-      )
-      expectThat(asUser.trim() === "", `listable by ${USER.name}: ${asUser.trim()}`)
-      return `${stat.trim().split("\n").join(", ")}; none listable by ${USER.name}`
-    })
+    if (kind === "dockerfile") {
+      await check("file modes in the image", async () => {
+        const dirs = ["/run/clawker", "/var/run/clawker", DEFAULT_BOOTSTRAP_DIR, DEFAULT_LOG_DIR, "/var/lib/clawker"]
+        const stat = await podmanOk(
+          "run",
+          "--rm",
+          ...runFlags("modes"),
+          "--entrypoint",
+          "stat",
+          image,
+          "-L",
+          "-c",
+          "%n %a %U:%G",
+          ...dirs
+        )
+        const wrong = stat.trim().split("\n").filter((l) => !l.endsWith(" 700 root:root"))
+        expectThat(wrong.length === 0, `not 0700 root:root: ${wrong.join("; ")}`)
+        const asUser = await podmanOk(
+          "run",
+          "--rm",
+          ...runFlags("modes-user"),
+          "--user",
+          USER.name,
+          "--entrypoint",
+          "sh",
+          image,
+          "-c",
+          `for d in ${dirs.join(" ")}; do ls "$d" >/dev/null 2>&1 && echo "$d"; done; true`
+        )
+        expectThat(asUser.trim() === "", `listable by ${USER.name}: ${asUser.trim()}`)
+        return `${stat.trim().split("\n").join(", ")}; none listable by ${USER.name}`
+      })
+    }
 
     // The bridge (and its gateway address on this host) exists once a container has used it.
     const gateway = await bridgeGateway()
@@ -267,11 +273,11 @@ const run = async (): Promise<number> => {
     const cpFiles = { ca: deployment.ca.certPem, cert: deployment.cpClient.certPem, key: deployment.cpClient.keyPem }
     for (const [name, pem] of Object.entries(cpFiles)) fs.writeFileSync(path.join(cpDir, `${name}.pem`), pem)
 
-    const name = runName("clawkerd-main")
+    const name = containerName("main")
     await podmanOk(
       "run",
       "-d",
-      ...runFlags(name),
+      ...runFlags("main"),
       "-p",
       "127.0.0.1::7700",
       "-e",
@@ -317,11 +323,14 @@ const run = async (): Promise<number> => {
     await check("clawkerd is PID 1", async () => {
       await firstHello()
       const argv = (await podmanOk("exec", name, "cat", "/proc/1/cmdline")).split("\0").filter((a) => a !== "")
-      expectThat(
-        path.basename(argv[0]!) === "node" && argv[1] === "/usr/local/bin/clawkerd",
-        `/proc/1/cmdline: ${argv.join(" ")}`
-      )
-      return `/proc/1/cmdline: ${argv.slice(0, 3).join(" ")} …`
+      // PID 1 is not dumpable: only with CAP_SYS_PTRACE (a privileged exec) is its exe link readable.
+      const exe = (await podmanOk("exec", "--privileged", name, "readlink", "/proc/1/exe")).trim()
+      // The project's image runs `node /usr/local/bin/clawkerd` (the bin.js link); an agent image the binary.
+      const expected = kind === "dockerfile"
+        ? exe === "/usr/local/bin/node" && argv[1] === "/usr/local/bin/clawkerd"
+        : exe === "/usr/local/bin/clawkerd" && argv[0] === "/usr/local/bin/clawkerd"
+      expectThat(expected, `/proc/1/cmdline: ${argv.join(" ")}; /proc/1/exe: ${exe}`)
+      return `/proc/1/cmdline: ${argv.slice(0, 3).join(" ")} …; /proc/1/exe: ${exe}`
     })
 
     await check("HEALTHCHECK unhealthy before AgentReady", async () => {
@@ -368,6 +377,11 @@ const run = async (): Promise<number> => {
       const cmd = await poll("user CMD output", async () => (await logs()).find((l) => l.startsWith("cmd ")))
       const expected = `cmd uid=${USER.uid} user=${USER.name} cwd=${imageConfig.WorkingDir}`
       expectThat(cmd === expected, `${cmd} (expected ${expected})`)
+      const node = (await logs()).find((l) => l.startsWith("node "))?.slice(5) ?? "no line"
+      expectThat(
+        userNode === "none" ? node === "none" : node.startsWith(userNode),
+        `node --version in the user CMD: ${node} (expected ${userNode === "none" ? "no node on its PATH" : userNode})`
+      )
       const env = (await logs()).filter((l) => l.startsWith("env ")).map((l) => l.slice(4)).sort()
       const container = JSON.parse(await podmanOk("inspect", "--format", "{{json .Config.Env}}", name)) as Array<string>
       // The spec's environment: clawkerd's own (the container's), HOME/USER/LOGNAME replaced by the user's.
@@ -379,7 +393,7 @@ const run = async (): Promise<number> => {
       ].sort()
       expectThat(JSON.stringify(env) === JSON.stringify(wanted), `env ${env.join(" ")} (expected ${wanted.join(" ")})`)
       expectThat(!env.some((e) => e.startsWith("NODE_")), `a Node variable reached the user CMD: ${env.join(" ")}`)
-      return `${cmd}; env = the container's with USER/LOGNAME/HOME of ${USER.name} (${env.length} variables, no NODE_*)`
+      return `${cmd}; node on its PATH: ${node}; env = the container's with USER/LOGNAME/HOME of ${USER.name} (${env.length} variables, no NODE_*)`
     })
 
     await check("HEALTHCHECK healthy after AgentReady", async () => {
@@ -404,7 +418,8 @@ const run = async (): Promise<number> => {
       }
       const before = await poll("the orphan's stat", stat, 10)
       expectThat(before[1] === "1", `orphan ${pid}: state ${before[0]}, PPID ${before[1]}`)
-      await podmanOk("exec", name, "kill", pid)
+      // The shell's kill: an agent image need not have procps.
+      await podmanOk("exec", name, "sh", "-c", `kill ${pid}`)
       const states: Array<string> = []
       await poll("the orphan reaped", async () => {
         const now = await stat()

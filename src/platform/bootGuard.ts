@@ -1,4 +1,5 @@
 import * as inspector from "node:inspector"
+import { isSea } from "node:sea"
 import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../domain/signals.js"
 
 /*
@@ -46,7 +47,7 @@ const ignore = () => {}
 
 /**
  * Installs the guard, once per process. A NODE_OPTIONS (or command line) that asks for the inspector is
- * refused: the process exits 2 before anything else runs.
+ * refused: the process exits 2 before anything else runs. The single binary ignores NODE_OPTIONS.
  */
 export const installBootGuard = (): void => {
   const holder = globalThis as { [KEY]?: BootGuardState }
@@ -54,7 +55,9 @@ export const installBootGuard = (): void => {
   state()
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onShutdown)
   for (const signal of FORWARDED_SIGNALS) process.on(signal, ignore)
-  const flag = inspectorFlag([...(process.env.NODE_OPTIONS ?? "").split(/\s+/), ...process.execArgv])
+  // The single binary never reads NODE_OPTIONS (scripts/build-binary.mjs): there it opens nothing.
+  const fromEnv = isSea() ? [] : (process.env.NODE_OPTIONS ?? "").split(/\s+/)
+  const flag = inspectorFlag([...fromEnv, ...process.execArgv])
   if (flag !== undefined) {
     closeInspector()
     process.stderr.write(

@@ -3,10 +3,10 @@
 import "./guard.js"
 import * as path from "node:path"
 import { BUNDLE_FILE, runBundle } from "./codeCache.js"
-import { packageVersion } from "./version.js"
+import { versionLine } from "./version.js"
 
 if (process.argv[2] === "--version") {
-  process.stdout.write(`clawkerd ${packageVersion()}\n`)
+  process.stdout.write(`${versionLine()}\n`)
   process.exit(0)
 }
 // The daemon itself is src/programs/entry.ts, bundled by `npm run build` into dist/programs/clawkerd.cjs.

@@ -24,21 +24,25 @@ const readCache = (file: string): Buffer | undefined => {
   }
 }
 
+/** `source` compiled as the function of a CommonJS module named `filename`, with V8's cache when given one. */
+export const compileSource = (source: string, filename: string, cachedData: Buffer | undefined): vm.Script =>
+  new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename, cachedData })
+
 /** `bundle` compiled as a CommonJS module's function, with its code cache when there is one. */
-export const compileBundle = (bundle: string): vm.Script => {
+export const compileBundle = (bundle: string): vm.Script =>
   // scripts/bundle.mjs has esbuild write ASCII only, so latin1 is exact and skips UTF-8 decoding.
-  const source = fs.readFileSync(bundle, "latin1")
-  return new vm.Script(
-    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-    { filename: bundle, cachedData: readCache(cacheFileOf(bundle)) }
-  )
+  compileSource(fs.readFileSync(bundle, "latin1"), bundle, readCache(cacheFileOf(bundle)))
+
+/** Runs a script of compileSource as `require` would run the module `filename`. */
+export const runCompiled = (script: vm.Script, filename: string): void => {
+  const run = script.runInThisContext() as (...args: ReadonlyArray<unknown>) => void
+  const module = { exports: {} }
+  run(module.exports, createRequire(filename), module, filename, path.dirname(filename))
 }
 
 /** Compiles `bundle` and runs it as `require` would. Returns the script, which the build asks for the cache. */
 export const runBundle = (bundle: string): vm.Script => {
   const script = compileBundle(bundle)
-  const run = script.runInThisContext() as (...args: ReadonlyArray<unknown>) => void
-  const module = { exports: {} }
-  run(module.exports, createRequire(bundle), module, bundle, path.dirname(bundle))
+  runCompiled(script, bundle)
   return script
 }

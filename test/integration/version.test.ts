@@ -10,7 +10,7 @@ const version: string = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.
 describe("the package version", () => {
   it("clawkerd --version prints it and exits 0 without any configuration", async () => {
     const r = await runBin({}, ["--version"])
-    expect(r).toMatchObject({ code: 0, stdout: `clawkerd ${version}\n`, stderr: "" })
+    expect(r).toMatchObject({ code: 0, stdout: `clawkerd ${version} (node ${process.version})\n`, stderr: "" })
   })
 
   it("clawkerd-cp --version prints it and exits 0 without any flags", () => {

@@ -18,15 +18,17 @@ interface Instruction {
   readonly args: string
 }
 
-const instructions: Array<Instruction> = text
-  .replace(/\\\n/g, " ")
-  .split("\n")
-  .map((l) => l.trim())
-  .filter((l) => l !== "" && !l.startsWith("#"))
-  .map((l) => {
-    const [op, ...rest] = l.split(/\s+/)
-    return { op: op!.toUpperCase(), args: rest.join(" ") }
-  })
+const parse = (text: string): Array<Instruction> =>
+  text
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => {
+      const [op, ...rest] = l.split(/\s+/)
+      return { op: op!.toUpperCase(), args: rest.join(" ") }
+    })
+const instructions = parse(text)
 
 const all = (op: string) => instructions.filter((i) => i.op === op)
 const stages = () => {
@@ -139,5 +141,23 @@ describe("Dockerfile", () => {
     // /var/run is a link to /run: a second install of the ready file's directory would re-mode /run/clawker.
     expect(DEFAULT_READY_FILE.startsWith("/var/run/clawker/")).toBe(true)
     expect(runs).not.toMatch(/\/var\/run\/clawker/)
+  })
+})
+
+describe("scripts/agent-image.Dockerfile, an agent image with the single binary", () => {
+  const agent = parse(fs.readFileSync(path.join(root, "scripts/agent-image.Dockerfile"), "utf8"))
+  const args = (op: string) => agent.filter((i) => i.op === op).map((i) => i.args)
+
+  it("installs clawkerd with README's two lines and nothing else of it", () => {
+    expect(args("COPY")).toEqual(["--chown=root:root --chmod=755 clawkerd /usr/local/bin/clawkerd"])
+    expect(args("ENTRYPOINT").map((e) => JSON.parse(e))).toEqual([["/usr/local/bin/clawkerd"]])
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
+    expect(readme).toContain(
+      "COPY --chown=root:root --chmod=755 clawkerd /usr/local/bin/clawkerd\nENTRYPOINT [\"/usr/local/bin/clawkerd\"]"
+    )
+  })
+
+  it("has the project Dockerfile's HEALTHCHECK, unchanged", () => {
+    expect(args("HEALTHCHECK")).toEqual(all("HEALTHCHECK").map((h) => h.args))
   })
 })
