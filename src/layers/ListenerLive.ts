@@ -17,6 +17,7 @@ import { Listener, ListenerFatal, ListenerStartError } from "../services/Listene
 import { SessionHandler } from "../services/SessionHandler.js"
 import type { AdmissionLimits } from "./listener/admission.js"
 import { makeAdmission } from "./listener/admission.js"
+import { makeAuthorizedConnections } from "./listener/authorized.js"
 import { pendingWithinFileLimit } from "./listener/fdBudget.js"
 import { checkVerifiedPeer, isControlPlanePeer, peerInfo, reasonOfHandshakeError } from "./listener/peer.js"
 import type { RefusalLogLimits } from "./listener/refusalLog.js"
@@ -37,6 +38,11 @@ export interface ListenerLimits extends AdmissionLimits, RefusalLogLimits {
   readonly fdReserve: number
   /** The refusal log's window: one summary line at the end of each that saw a refusal. */
   readonly summaryInterval: Duration.Duration
+  /**
+   * Verified CP connections held at once; one more closes the oldest (src/layers/listener/authorized.ts).
+   * The CP keeps one; the load tests and benchmarks run up to 50 Sessions, each on its own connection.
+   */
+  readonly maxAuthorized: number
 }
 
 export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
@@ -48,7 +54,8 @@ export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
   linesPerWindow: 200,
   trackedSources: 1_024,
   summarySources: 10,
-  summaryInterval: Duration.minutes(1)
+  summaryInterval: Duration.minutes(1),
+  maxAuthorized: 64
 }
 
 /**
@@ -162,6 +169,7 @@ export const ListenerLive: Layer.Layer<
     const admission = makeAdmission<net.Socket>({ ...limits, maxPending })
     /** Connections dropped to make room: their handshake error is that drop, already logged as "shed". */
     const shed = new WeakSet<net.Socket>()
+    const authorized = makeAuthorizedConnections<tls.TLSSocket>(limits.maxAuthorized)
 
     server.on("connection", (socket: net.Socket) => {
       addresses.accepted(socket)
@@ -191,6 +199,15 @@ export const ListenerLive: Layer.Layer<
         rejected(socket, refused)
         socket.destroy()
         return
+      }
+      socket.on("close", () => authorized.closed(socket))
+      const oldest = authorized.add(socket)
+      if (oldest !== undefined) {
+        run(Log.warn("listener_connection_evicted", {
+          remote_address: addresses.remoteOf(oldest).address,
+          max_authorized: limits.maxAuthorized
+        }))
+        oldest.destroy()
       }
       injector.injectConnection(socket)
     })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Ref } from "effect"
 import { TestClock } from "effect/testing"
+import * as v8 from "node:v8"
 import {
   fullGc,
   makeMemoryReclaim,
@@ -12,6 +13,7 @@ import {
 import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
 import { captureLogs } from "../support/logs.js"
 
+const MIB = 1024 * 1024
 const justUnder = Duration.subtract(RECLAIM_QUIET, Duration.millis(1))
 
 describe("MemoryReclaim", () => {
@@ -72,6 +74,21 @@ describe("MemoryReclaim", () => {
       expect(event?.rss_after_mib).toBeGreaterThan(0)
       expect(Number(event?.heap_used_before_mib) - Number(event?.heap_used_after_mib)).toBeGreaterThanOrEqual(20)
       expect(typeof event?.malloc_trimmed).toBe("boolean")
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.live("the reclaim gives back the young generation's grown semi-spaces, not only the garbage in them", () => {
+    const logs = captureLogs()
+    const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space")!
+    return Effect.gen(function*() {
+      // Garbage that survives a scavenge or two, round after round: the scavenger grows the semi-spaces.
+      let kept: Array<{ readonly n: number }> = []
+      for (let round = 0; round < 40; round++) kept = Array.from({ length: 200_000 }, (_, n) => ({ n }))
+      expect(kept).toHaveLength(200_000)
+      kept = []
+      expect(newSpace().physical_space_size).toBeGreaterThan(8 * MIB)
+      yield* reclaimNow(fullGc())
+      expect(newSpace().physical_space_size).toBeLessThanOrEqual(4 * MIB)
     }).pipe(Effect.provide(logs.layer))
   })
 
