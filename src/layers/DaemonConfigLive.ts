@@ -98,10 +98,12 @@ const UNITS: Readonly<Record<string, (amount: number) => Duration.Duration>> = {
  * `500 millis`); never negative.
  */
 const durationOf = (text: string): Result.Result<Duration.Duration, string> => {
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(text.trim())
+  const t = text.trim()
+  if (t.startsWith("-")) return Result.fail(`"${text}" is negative`)
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(t)
   const name = match?.[2] ?? ""
+  // `s` and `ms` are units of their own; the long names may take a plural s.
   const unit = UNITS[name === "" ? "s" : name.length > 2 ? name.replace(/s$/, "") : name]
-  if (text.trim().startsWith("-")) return Result.fail(`"${text}" is negative`)
   return match === null || unit === undefined
     ? Result.fail(`"${text}" is not a duration`)
     : Result.succeed(unit(Number(match[1])))

@@ -8,6 +8,7 @@ import { outputOf } from "../../src/devkit/cpClient.js"
 import { TESTER } from "../support/accounts.js"
 import { repoRoot } from "../support/daemon.js"
 import { daemonsOfFile } from "../support/daemonsOfFile.js"
+import { helloThenRegister } from "../support/firstBoot.js"
 import { pidNamespaceUnavailable } from "../support/pidns.js"
 
 /*
@@ -68,14 +69,7 @@ e2e("the single binary", () => {
       env: { ...daemons.cp().env, NODE_OPTIONS: "--inspect=127.0.0.1:9229 --require /nonexistent/inject.js" }
     })
     const s = await d.session()
-    expect((await s.request(C.hello("h1"))).payload).toEqual({
-      $case: "helloAck",
-      value: { initialized: false, cmdRunning: false }
-    })
-    expect((await s.request(C.registerRequired("reg"))).payload).toEqual({
-      $case: "registerDone",
-      value: { ok: true, error: "" }
-    })
+    await helloThenRegister(s)
     s.send(C.shell("as-user", [C.stage(["id", "-u"], { uid: TESTER.uid, gid: TESTER.gid })]))
     expect(outputOf(await s.collectUntilTerminal("as-user")).toString()).toBe(`${TESTER.uid}\n`)
 

@@ -7,6 +7,7 @@ import { descendantsOf, readProcTable } from "../../src/layers/reaper/procTable.
 import { TESTER } from "../support/accounts.js"
 
 import { daemonsOfFile } from "../support/daemonsOfFile.js"
+import { helloThenRegister } from "../support/firstBoot.js"
 import { pidNamespaceUnavailable } from "../support/pidns.js"
 import { waitFor } from "../support/wait.js"
 
@@ -32,14 +33,7 @@ e2e("clawkerd as PID 1", () => {
       "echo cmd uid=$(id -u) gid=$(id -g) groups=$(id -G) home=$HOME; read go; exit 3"
     ])
     const s = await d.session()
-    expect((await s.request(C.hello("h1"))).payload).toEqual({
-      $case: "helloAck",
-      value: { initialized: false, cmdRunning: false }
-    })
-    expect((await s.request(C.registerRequired("reg"))).payload).toEqual({
-      $case: "registerDone",
-      value: { ok: true, error: "" }
-    })
+    await helloThenRegister(s)
     expect(daemons.cp().cp.calls.at(-1)).toMatchObject({ agentName: "dev", project: "demo" })
 
     s.send(C.sh(`${INIT}-config-1`, "echo seeding; echo warn >&2"))

@@ -38,6 +38,9 @@ type Payload = NonNullable<Command["payload"]>
 /** How a Command was taken, for the commands metric: its answer, or a rejection. */
 type Outcome = "accepted" | "rejected"
 
+const accepted = <E>(answered: Effect.Effect<void, E>): Effect.Effect<Outcome, E> => Effect.as(answered, "accepted")
+const refused = (answered: Effect.Effect<void>): Effect.Effect<Outcome> => Effect.as(answered, "rejected")
+
 const invalid = (commandId: string, message: string) =>
   R.error(commandId, ErrorCode.ERROR_CODE_INVALID_REQUEST, message)
 
@@ -56,14 +59,13 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
     commandId: string,
     kind: string,
     use: (shell: ShellSession) => Effect.Effect<void, CommandRejected>
-  ) =>
+  ): Effect.Effect<Outcome> =>
     caps.shell._tag === "Some"
-      ? Effect.as(use(caps.shell.value), "accepted" as Outcome).pipe(
-        Effect.catchTag("CommandRejected", (e) => Effect.as(rejected(commandId)(e), "rejected" as Outcome))
+      ? accepted(use(caps.shell.value)).pipe(
+        Effect.catchTag("CommandRejected", (e) => refused(rejected(commandId)(e)))
       )
-      : Effect.as(
-        send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `${kind}: clawkerd has no shell executor wired`)),
-        "rejected" as Outcome
+      : refused(
+        send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `${kind}: clawkerd has no shell executor wired`))
       )
 
   const hello = (commandId: string) =>
@@ -136,8 +138,6 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
       )
     )
   }
-
-  const accepted = (handled: Effect.Effect<void>) => Effect.as(handled, "accepted" as Outcome)
 
   const route = (commandId: string, payload: Payload): Effect.Effect<Outcome> => {
     switch (payload.$case) {

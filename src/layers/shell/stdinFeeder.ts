@@ -59,6 +59,7 @@ export const makeStdinFeeder = (commandId: string): Effect.Effect<StdinFeeder> =
     const room = yield* Semaphore.make(STDIN_PENDING_LIMIT)
     /** The feed is over (the stages are gone): frames waiting for room are dropped. */
     const over = yield* Deferred.make<void>()
+    const finish = Effect.asVoid(Deferred.succeed(over, undefined))
     /** No more frames accepted: CloseStdin came, or a write failed. */
     let closed = false
     /** The child closed its end: whatever is still queued or arrives is dropped silently. */
@@ -118,7 +119,7 @@ export const makeStdinFeeder = (commandId: string): Effect.Effect<StdinFeeder> =
             Effect.ensuring(room.release(roomFor(item)))
           )
         }
-      }).pipe(Effect.ensuring(Deferred.succeed(over, undefined)))
+      }).pipe(Effect.ensuring(finish))
 
-    return { offer, close, feed, end: Effect.asVoid(Deferred.succeed(over, undefined)) }
+    return { offer, close, feed, end: finish }
   })

@@ -25,6 +25,7 @@ export const boundedExportClient = (client: HttpClient.HttpClient): HttpClient.H
       reportedAt = now
       return Log.warn("otlp_export_failed", { error, failed_total: failed, dropped_total: dropped })
     })
+  const failure = (error: string) => Effect.andThen(Effect.sync(() => failed++), report(error))
   const refused = (request: HttpClientRequest.HttpClientRequest, description: string) =>
     new HttpClientError.HttpClientError({ reason: new HttpClientError.TransportError({ request, description }) })
   return HttpClient.transform(client, (response, request) =>
@@ -42,12 +43,8 @@ export const boundedExportClient = (client: HttpClient.HttpClient): HttpClient.H
           duration: EXPORT_TIMEOUT,
           orElse: () => Effect.fail(refused(request, `no answer within ${Duration.format(EXPORT_TIMEOUT)}`))
         }),
-        Effect.tap((answer) =>
-          answer.status < 300
-            ? Effect.void
-            : Effect.andThen(Effect.sync(() => failed++), report(`${request.url} answered ${answer.status}`))
-        ),
-        Effect.tapError((error) => Effect.andThen(Effect.sync(() => failed++), report(error.message))),
+        Effect.tap((answer) => answer.status < 300 ? Effect.void : failure(`${request.url} answered ${answer.status}`)),
+        Effect.tapError((error) => failure(error.message)),
         Effect.ensuring(Effect.sync(() => inFlight.set(signal, (inFlight.get(signal) ?? 1) - 1)))
       )
     }))
