@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, FiberHandle, Layer, Ref } from "effect"
+import { Duration, Effect, FiberHandle, Layer, Ref, Schedule } from "effect"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import * as Log from "../domain/log.js"
@@ -43,31 +43,37 @@ export const reclaimNow = (collect: () => void): Effect.Effect<void> =>
   }).pipe(Effect.catchDefect((defect) => Log.warn("memory_reclaim_failed", { error: String(defect) })))
 
 /**
- * When Sessions never stop ending (a CP reconnecting in a loop, the soak), the reclaim still runs at
- * most this long after the previous one: memory a busy daemon frees goes back too.
+ * How often a busy daemon looks at its footprint. A reclaim only follows a Session's end after a quiet
+ * second, which a CP reconnecting in a loop never leaves, and a CP that keeps one Session open and runs
+ * commands on it never ends one: V8 grows its young generation under either, and only a reclaim shrinks
+ * it. Every minute was too rare: the 10-minute soak's RSS climbed 15 % between two reclaims (issue 21).
  */
-export const RECLAIM_EVERY = Duration.minutes(1)
+export const RECLAIM_EVERY = Duration.seconds(15)
+
+/** Growth of RSS since the last reclaim that makes the periodic look run one; below it, no collection. */
+export const RECLAIM_GROWTH = 4 * MIB
 
 /**
- * Debounced: each `settled` restarts the quiet period, and the reclaim runs when one completes; a
- * `settled` RECLAIM_EVERY or more after the last reclaim (or the start) runs it at once.
+ * `settled` arms a reclaim a quiet period later, each call restarting the period; every RECLAIM_EVERY the
+ * footprint is compared with the one the last reclaim left, and RECLAIM_GROWTH more runs a reclaim then.
+ * An idle daemon grows nothing, so it collects nothing.
  */
-export const makeMemoryReclaim = (reclaim: Effect.Effect<void>) =>
+export const makeMemoryReclaim = (reclaim: Effect.Effect<void>, footprint: Effect.Effect<number>) =>
   Effect.gen(function*() {
     const pending = yield* FiberHandle.make<void, never>()
-    const last = yield* Ref.make(yield* Clock.currentTimeMillis)
-    const reclaimed = Effect.andThen(reclaim, Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(last, now)))
-    const overdue = Effect.zipWith(Clock.currentTimeMillis, Ref.get(last), (now, at) =>
-      now - at >= Duration.toMillis(RECLAIM_EVERY))
+    const left = yield* Ref.make(yield* footprint)
+    const reclaimed = Effect.andThen(reclaim, Effect.flatMap(footprint, (bytes) => Ref.set(left, bytes)))
+    const grown = Effect.zipWith(footprint, Ref.get(left), (now, after) => now - after >= RECLAIM_GROWTH)
+    yield* Effect.forkScoped(Effect.repeat(Effect.when(reclaimed, grown), Schedule.spaced(RECLAIM_EVERY)))
     return MemoryReclaim.of({
-      settled: Effect.flatMap(overdue, (isOverdue) =>
-        isOverdue
-          ? Effect.andThen(FiberHandle.clear(pending), reclaimed)
-          : Effect.asVoid(FiberHandle.run(pending, Effect.delay(reclaimed, RECLAIM_QUIET))))
+      settled: Effect.asVoid(FiberHandle.run(pending, Effect.delay(reclaimed, RECLAIM_QUIET)))
     })
   })
 
 export const MemoryReclaimLive: Layer.Layer<MemoryReclaim> = Layer.effect(
   MemoryReclaim,
-  Effect.flatMap(Effect.sync(fullGc), (collect) => makeMemoryReclaim(reclaimNow(collect)))
+  Effect.flatMap(
+    Effect.sync(fullGc),
+    (collect) => makeMemoryReclaim(reclaimNow(collect), Effect.sync(() => process.memoryUsage.rss()))
+  )
 )

@@ -7,7 +7,10 @@ import { Context } from "effect"
  * 65 to 140 MiB of RSS, for a live heap of 15 MiB (bench/memory.ts).
  */
 export interface MemoryReclaimShape {
-  /** Something that held memory ended (a Session); the reclaim runs once nothing else ended for a while. */
+  /**
+   * Something that held memory ended (a Session); the reclaim runs once nothing else ended for a while.
+   * Traffic that never pauses is covered by the live layer's own periodic look at the footprint.
+   */
   readonly settled: Effect.Effect<void>
 }
 

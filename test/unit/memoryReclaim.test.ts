@@ -7,6 +7,7 @@ import {
   makeMemoryReclaim,
   MemoryReclaimLive,
   RECLAIM_EVERY,
+  RECLAIM_GROWTH,
   RECLAIM_QUIET,
   reclaimNow
 } from "../../src/layers/MemoryReclaimLive.js"
@@ -16,49 +17,80 @@ import { captureLogs } from "../support/logs.js"
 const MIB = 1024 * 1024
 const justUnder = Duration.subtract(RECLAIM_QUIET, Duration.millis(1))
 
+/** A reclaim counting its runs over a footprint the test sets; a run leaves the footprint where it is. */
+const counted = Effect.gen(function*() {
+  const runs = yield* Ref.make(0)
+  const bytes = yield* Ref.make(70 * MIB)
+  const reclaim = yield* makeMemoryReclaim(Ref.update(runs, (n) => n + 1), Ref.get(bytes))
+  const grow = (by: number) => Ref.update(bytes, (b) => b + by)
+  return { reclaim, runs: Ref.get(runs), grow }
+})
+
 describe("MemoryReclaim", () => {
   it.effect("reclaims once the Sessions stopped ending for the quiet period, once per burst", () =>
     Effect.gen(function*() {
-      const runs = yield* Ref.make(0)
-      const reclaim = yield* makeMemoryReclaim(Ref.update(runs, (n) => n + 1))
+      const { reclaim, runs } = yield* counted
       // A burst: each end restarts the quiet period.
       for (let i = 0; i < 5; i++) {
         yield* reclaim.settled
         yield* TestClock.adjust(justUnder)
       }
-      expect(yield* Ref.get(runs)).toBe(0)
+      expect(yield* runs).toBe(0)
       yield* TestClock.adjust(Duration.millis(1))
-      expect(yield* Ref.get(runs)).toBe(1)
+      expect(yield* runs).toBe(1)
       // Quiet stays quiet; the next end arms it again.
       yield* TestClock.adjust(Duration.times(RECLAIM_QUIET, 10))
-      expect(yield* Ref.get(runs)).toBe(1)
+      expect(yield* runs).toBe(1)
       yield* reclaim.settled
       yield* TestClock.adjust(RECLAIM_QUIET)
-      expect(yield* Ref.get(runs)).toBe(2)
+      expect(yield* runs).toBe(2)
     }))
 
-  it.effect("Sessions that never stop ending still get a reclaim every RECLAIM_EVERY", () =>
+  it.effect("Sessions that never stop ending: a grown footprint is reclaimed every RECLAIM_EVERY", () =>
     Effect.gen(function*() {
-      const runs = yield* Ref.make(0)
-      const reclaim = yield* makeMemoryReclaim(Ref.update(runs, (n) => n + 1))
+      const { reclaim, runs, grow } = yield* counted
       const step = Duration.millis(Duration.toMillis(RECLAIM_QUIET) / 2)
-      const steps = Math.ceil(Duration.toMillis(RECLAIM_EVERY) / Duration.toMillis(step))
-      for (let round = 1; round <= 2; round++) {
+      const steps = Duration.toMillis(RECLAIM_EVERY) / Duration.toMillis(step)
+      for (let round = 1; round <= 3; round++) {
         for (let i = 0; i < steps; i++) {
           yield* reclaim.settled
+          yield* grow(RECLAIM_GROWTH / steps)
           yield* TestClock.adjust(step)
         }
-        yield* reclaim.settled
-        expect(yield* Ref.get(runs)).toBe(round)
+        expect(yield* runs).toBe(round)
       }
     }))
 
-  it.effect("a pending reclaim ends with its scope", () =>
+  it.effect("one Session that never ends: its commands' growth is reclaimed at the next look", () =>
     Effect.gen(function*() {
-      const runs = yield* Ref.make(0)
-      yield* Effect.scoped(Effect.flatMap(makeMemoryReclaim(Ref.update(runs, (n) => n + 1)), (r) => r.settled))
-      yield* TestClock.adjust(RECLAIM_QUIET)
-      expect(yield* Ref.get(runs)).toBe(0)
+      const { grow, runs } = yield* counted
+      yield* grow(RECLAIM_GROWTH)
+      yield* TestClock.adjust(RECLAIM_EVERY)
+      expect(yield* runs).toBe(1)
+      // What the reclaim could not give back is the new reference: no collection every look after it.
+      yield* TestClock.adjust(Duration.times(RECLAIM_EVERY, 4))
+      expect(yield* runs).toBe(1)
+    }))
+
+  it.effect("growth under RECLAIM_GROWTH, or none (an idle daemon), collects nothing", () =>
+    Effect.gen(function*() {
+      const { grow, runs } = yield* counted
+      yield* TestClock.adjust(Duration.times(RECLAIM_EVERY, 4))
+      yield* grow(RECLAIM_GROWTH - 1)
+      yield* TestClock.adjust(Duration.times(RECLAIM_EVERY, 4))
+      expect(yield* runs).toBe(0)
+    }))
+
+  it.effect("a pending reclaim and the periodic look end with their scope", () =>
+    Effect.gen(function*() {
+      const runs = yield* Effect.scoped(Effect.gen(function*() {
+        const { reclaim, runs, grow } = yield* counted
+        yield* reclaim.settled
+        yield* grow(RECLAIM_GROWTH)
+        return runs
+      }))
+      yield* TestClock.adjust(RECLAIM_EVERY)
+      expect(yield* runs).toBe(0)
     }))
 
   it.live("the reclaim runs V8's full collector and glibc's trim, and logs the RSS and heap around them", () => {
