@@ -1,7 +1,7 @@
 import * as C from "../src/devkit/commands.js"
 import type { ClientCredentials } from "../src/devkit/cpClient.js"
 import { connect, CpSession } from "../src/devkit/cpClient.js"
-import { DEFAULT_LISTENER_LIMITS } from "../src/layers/ListenerLive.js"
+import { DEFAULT_LISTENER_LIMITS } from "../src/layers/listener/ListenerLive.js"
 import { cpCredentials } from "../test/support/daemonInNamespace.js"
 import type { Bench } from "./harness.js"
 import { measure, memoryOf, sleep } from "./harness.js"

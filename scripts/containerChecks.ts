@@ -16,7 +16,7 @@ import { mintAssertion, newAssertionSigner } from "../src/devkit/assertion.js"
 import { writeBootstrapDir } from "../src/devkit/bootstrapDir.js"
 import { startOAuthServer } from "../src/devkit/oauthServer.js"
 import { agentCommonName, mintDeployment } from "../src/devkit/pki.js"
-import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_INIT_MARKER, DEFAULT_LOG_DIR } from "../src/domain/constants.js"
+import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_INIT_MARKER, DEFAULT_LOG_DIR } from "../src/lib/constants.js"
 
 const { values: opts } = parseArgs({
   options: {

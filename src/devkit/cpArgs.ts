@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import { formatHostPort, parseHostPort } from "../domain/hostPort.js"
+import { formatHostPort, parseHostPort } from "../lib/hostPort.js"
 
 /** clawkerd-cp's command line, checked before anything is dialled: a usage error never reaches the agent. */
 

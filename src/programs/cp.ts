@@ -7,9 +7,9 @@ import type { ExecArgs } from "../devkit/cpArgs.js"
 import { parseCpArgs } from "../devkit/cpArgs.js"
 import { connect, CpSession, outputOf } from "../devkit/cpClient.js"
 import { describeResponse } from "../devkit/describe.js"
-import { parseGroup, parsePasswd, resolveExecUserSpec } from "../domain/passwd.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { parseGroup, parsePasswd, resolveExecUserSpec } from "../layers/supervisor/passwd.js"
 import { packageVersion } from "./version.js"
 
 /* eslint-disable no-console -- a command-line tool */

@@ -1,12 +1,12 @@
 import { Effect, Layer, Option } from "effect"
-import { EXIT_CONFIG, EXIT_TRANSIENT, withFailure } from "../domain/exitCodes.js"
-import { formatHostPort } from "../domain/hostPort.js"
-import * as Log from "../domain/log.js"
-import { loadDaemonConfig, loadLoggingSettings, loadTelemetrySettings } from "../layers/DaemonConfigLive.js"
+import { loadDaemonConfig, loadLoggingSettings, loadTelemetrySettings } from "../layers/config/DaemonConfigLive.js"
 import { DaemonLayer } from "../layers/DaemonLayer.js"
-import { LoggingLive, LoggingTo } from "../layers/Logging.js"
-import type { TelemetryIdentity } from "../layers/OtlpLive.js"
-import { StrayErrorsLive } from "../layers/StrayErrorsLive.js"
+import { LoggingLive, LoggingTo } from "../layers/logging/Logging.js"
+import { StrayErrorsLive } from "../layers/logging/StrayErrorsLive.js"
+import type { TelemetryIdentity } from "../layers/telemetry/OtlpLive.js"
+import { EXIT_CONFIG, EXIT_TRANSIENT, withFailure } from "../lib/exitCodes.js"
+import { formatHostPort } from "../lib/hostPort.js"
+import * as Log from "../lib/log.js"
 import { hardenSelf } from "../platform/execShim.js"
 import { addon } from "../platform/native.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
@@ -163,7 +163,10 @@ const telemetryLayer = (telemetry: TelemetrySettings, identity: TelemetryIdentit
   telemetry.endpoint === undefined
     ? Layer.empty
     : Layer.unwrap(
-      Effect.map(Effect.promise(() => import("../layers/OtlpLive.js")), ({ OtlpLive }) => OtlpLive(telemetry, identity))
+      Effect.map(
+        Effect.promise(() => import("../layers/telemetry/OtlpLive.js")),
+        ({ OtlpLive }) => OtlpLive(telemetry, identity)
+      )
     )
 
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>

@@ -1,8 +1,8 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js"
 import type { Effect } from "effect"
 import { Context } from "effect"
-import type { InboundFrame } from "../domain/commandFrame.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { InboundFrame } from "../wire/commandFrame.js"
 
 /** The TLS peer of a Session, for the audit log. */
 export interface PeerInfo {

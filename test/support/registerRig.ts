@@ -10,9 +10,9 @@ import type { OAuthServer, OAuthServerOptions } from "../../src/devkit/oauthServ
 import { startOAuthServer } from "../../src/devkit/oauthServer.js"
 import type { Deployment } from "../../src/devkit/pki.js"
 import { mintDeployment } from "../../src/devkit/pki.js"
-import { BootstrapStoreFromDir } from "../../src/layers/BootstrapStoreLive.js"
-import { HydraLive } from "../../src/layers/HydraLive.js"
-import { RegistrarLive } from "../../src/layers/RegistrarLive.js"
+import { BootstrapStoreFromDir } from "../../src/layers/bootstrap/BootstrapStoreLive.js"
+import { HydraLive } from "../../src/layers/register/HydraLive.js"
+import { RegistrarLive } from "../../src/layers/register/RegistrarLive.js"
 import { configFrom } from "./config.js"
 import { tempDir } from "./fixtures.js"
 

@@ -4,7 +4,7 @@ import { Effect, Redacted, Result } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { mintLeaf } from "../../src/devkit/pki.js"
-import { loadBootstrap } from "../../src/layers/BootstrapStoreLive.js"
+import { loadBootstrap } from "../../src/layers/bootstrap/BootstrapStoreLive.js"
 import { bootstrapFixture } from "../support/fixtures.js"
 import { captureLogs } from "../support/logs.js"
 

@@ -9,7 +9,7 @@ import {
   RECLAIM_EVERY,
   RECLAIM_QUIET,
   reclaimNow
-} from "../../src/layers/MemoryReclaimLive.js"
+} from "../../src/layers/lifecycle/MemoryReclaimLive.js"
 import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
 import { captureLogs } from "../support/logs.js"
 

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import * as Log from "../../domain/log.js"
+import * as Log from "../../lib/log.js"
 import { errorText, isClosedPipe } from "./errors.js"
 
 /**

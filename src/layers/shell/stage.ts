@@ -1,14 +1,14 @@
 import { Data, Deferred, Effect, Exit } from "effect"
 import * as fs from "node:fs"
-import { childEnvironment } from "../../domain/childEnv.js"
-import type { StageStatus } from "../../domain/shellCommand.js"
-import { stageStatus } from "../../domain/shellCommand.js"
 import type { PipeStage } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { childEnvironment } from "../../lib/childEnv.js"
 import { spawnChild } from "../../platform/children.js"
 import { shimArgv } from "../../platform/execShim.js"
 import { addon, execShimPath } from "../../platform/native.js"
 import { parseShimStatus, readShimStatus } from "../../platform/shimStatus.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
+import type { StageStatus } from "../../wire/shellCommand.js"
+import { stageStatus } from "../../wire/shellCommand.js"
 import { errorText } from "./errors.js"
 
 /** One started process of a pipeline. */

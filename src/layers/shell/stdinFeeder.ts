@@ -1,7 +1,7 @@
 import { Data, Deferred, Effect, Queue, Semaphore } from "effect"
 import type { Writable } from "node:stream"
-import * as Log from "../../domain/log.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import * as Log from "../../lib/log.js"
 import { CommandRejected } from "../../services/ShellExecutor.js"
 import { errorText, isClosedPipe } from "./errors.js"
 

@@ -1,6 +1,6 @@
 import { Deferred, Effect, Exit } from "effect"
 import * as fs from "node:fs"
-import * as Log from "../../domain/log.js"
+import * as Log from "../../lib/log.js"
 import { spawnChild } from "../../platform/children.js"
 import { shimArgv } from "../../platform/execShim.js"
 import { addon, execShimPath } from "../../platform/native.js"

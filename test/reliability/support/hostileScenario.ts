@@ -5,7 +5,7 @@ import type { ClientCredentials, CpSession } from "../../../src/devkit/cpClient.
 import type { Deployment } from "../../../src/devkit/pki.js"
 import type { Response } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { Command, ErrorCode } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
-import { MAX_COMMAND_BYTES } from "../../../src/layers/ListenerLive.js"
+import { MAX_COMMAND_BYTES } from "../../../src/layers/listener/ListenerLive.js"
 import { waitFor } from "../../support/wait.js"
 import { fuzzFrame, isMalformed, isMalformedAnswer, unknownPayloads } from "./frames.js"
 import type { PeerOutcome } from "./hostile.js"

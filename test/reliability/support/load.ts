@@ -4,7 +4,7 @@ import type { CpSession } from "../../../src/devkit/cpClient.js"
 import { outputOf } from "../../../src/devkit/cpClient.js"
 import type { Response } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
-import { DEFAULT_LISTENER_LIMITS } from "../../../src/layers/ListenerLive.js"
+import { DEFAULT_LISTENER_LIMITS } from "../../../src/layers/listener/ListenerLive.js"
 import type { Target } from "./hostileScenario.js"
 
 /*

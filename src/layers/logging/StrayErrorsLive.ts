@@ -1,5 +1,5 @@
 import { Effect, Layer } from "effect"
-import * as Log from "../domain/log.js"
+import * as Log from "../../lib/log.js"
 
 /**
  * For the life of the layer, a stray promise rejection or exception is logged as an event

@@ -2,9 +2,9 @@ import { Cause, Duration, Effect, Layer, Logger, Predicate, References } from "e
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { createStream, type RotatingFileStream } from "rotating-file-stream"
-import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_ROTATE_SIZE } from "../domain/constants.js"
-import { waitAtMost } from "../domain/fibers.js"
-import type { LoggingSettings } from "../services/DaemonConfig.js"
+import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_ROTATE_SIZE } from "../../lib/constants.js"
+import { waitAtMost } from "../../lib/fibers.js"
+import type { LoggingSettings } from "../../services/DaemonConfig.js"
 
 /**
  * Renders values that JSON cannot, without ever expanding a secret or a payload. Runs before

@@ -1,11 +1,11 @@
 import { Duration, Effect, Layer, Metric, Schedule } from "effect"
 import { FetchHttpClient, HttpClient } from "effect/http"
 import { Otlp } from "effect/observability"
-import * as Log from "../domain/log.js"
-import type { TelemetrySettings } from "../services/DaemonConfig.js"
-import { boundedExportClient } from "./telemetry/boundedClient.js"
-import * as Metrics from "./telemetry/metrics.js"
-import { containerIdOf, parseResourceAttributes } from "./telemetry/resource.js"
+import * as Log from "../../lib/log.js"
+import type { TelemetrySettings } from "../../services/DaemonConfig.js"
+import { boundedExportClient } from "./boundedClient.js"
+import * as Metrics from "./metrics.js"
+import { containerIdOf, parseResourceAttributes } from "./resource.js"
 
 /** The last flush at shutdown takes at most this: it runs after the CMD's stop, inside the container's grace. */
 export const FLUSH_BOUND = Duration.seconds(1)

@@ -1,12 +1,12 @@
 import { Clock, Duration, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
 import { decodeJwt } from "jose"
 import type * as Undici from "undici"
-import { CLIENT_ASSERTION_TYPE, CONTROL_PLANE_CN, REGISTER_SCOPE } from "../domain/constants.js"
-import * as Log from "../domain/log.js"
-import { BootstrapStore } from "../services/BootstrapStore.js"
-import { DaemonConfig } from "../services/DaemonConfig.js"
-import type { HydraShape } from "../services/Hydra.js"
-import { Hydra, HydraError } from "../services/Hydra.js"
+import { CLIENT_ASSERTION_TYPE, CONTROL_PLANE_CN, REGISTER_SCOPE } from "../../lib/constants.js"
+import * as Log from "../../lib/log.js"
+import { BootstrapStore } from "../../services/BootstrapStore.js"
+import { DaemonConfig } from "../../services/DaemonConfig.js"
+import type { HydraShape } from "../../services/Hydra.js"
+import { Hydra, HydraError } from "../../services/Hydra.js"
 import { describeError, excerpt } from "./registerText.js"
 
 const EXCHANGE_TIMEOUT = Duration.seconds(10)

@@ -1,7 +1,7 @@
 import { Effect, Layer } from "effect"
 import * as tty from "node:tty"
-import { activeLabel, doneLabel, initStepOf } from "../domain/initSteps.js"
-import { ProgressReporter } from "../services/ProgressReporter.js"
+import { ProgressReporter } from "../../services/ProgressReporter.js"
+import { activeLabel, doneLabel, initStepOf } from "./initSteps.js"
 
 /** Where the progress goes: clawkerd's stdout, or a fake in tests. */
 export interface ConsoleOut {

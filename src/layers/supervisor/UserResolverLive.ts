@@ -1,8 +1,8 @@
 import { Effect, Layer, Result } from "effect"
 import * as fs from "node:fs/promises"
-import { parseGroup, parsePasswd, resolveUserSpec } from "../domain/passwd.js"
-import { DaemonConfig } from "../services/DaemonConfig.js"
-import { UserResolveError, UserResolver } from "../services/UserResolver.js"
+import { DaemonConfig } from "../../services/DaemonConfig.js"
+import { UserResolveError, UserResolver } from "../../services/UserResolver.js"
+import { parseGroup, parsePasswd, resolveUserSpec } from "./passwd.js"
 
 /** An unreadable file is an error naming it: the spec never lets a file-open error pass silently. */
 const readFile = (spec: string, what: string, file: string) =>

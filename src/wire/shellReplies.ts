@@ -1,10 +1,10 @@
-import type { StageStatus } from "../../domain/shellCommand.js"
-import type { Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
-import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
-import { errorText } from "./errors.js"
+import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { ErrorCode } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errorText } from "../layers/shell/errors.js"
+import type { StageStatus } from "./shellCommand.js"
 
-export { done, error } from "../../domain/responses.js"
-import { error } from "../../domain/responses.js"
+export { done, error } from "./responses.js"
+import { error } from "./responses.js"
 
 /** The replies only a running ShellCommand produces. */
 export const started = (commandId: string): Response => ({ commandId, payload: { $case: "started", value: {} } })

@@ -1,8 +1,8 @@
 import { Config, Duration, Effect, Layer, LogLevel, Option, Result } from "effect"
-import * as K from "../domain/constants.js"
-import { parseHostPort } from "../domain/hostPort.js"
-import type { DaemonConfigShape, LoggingSettings, TelemetrySettings } from "../services/DaemonConfig.js"
-import { DaemonConfig, DaemonConfigError } from "../services/DaemonConfig.js"
+import * as K from "../../lib/constants.js"
+import { parseHostPort } from "../../lib/hostPort.js"
+import type { DaemonConfigShape, LoggingSettings, TelemetrySettings } from "../../services/DaemonConfig.js"
+import { DaemonConfig, DaemonConfigError } from "../../services/DaemonConfig.js"
 
 /*
  * Every environment variable clawkerd reads is defined here and nowhere else. Values come from

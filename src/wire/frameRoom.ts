@@ -1,7 +1,7 @@
 /**
  * Room reserved in front of an output chunk, inside the chunk's own memory, for the header of the
  * Response that carries it: the listener's serializer then writes the header there and hands the chunk
- * on as the frame, instead of copying 32 KiB into a new buffer (src/domain/responseFrame.ts). Only
+ * on as the frame, instead of copying 32 KiB into a new buffer (src/wire/responseFrame.ts). Only
  * chunks registered here have room; any other buffer's preceding bytes may belong to someone else
  * (Node's buffer pool).
  */

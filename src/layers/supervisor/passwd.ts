@@ -1,5 +1,5 @@
 import { Result } from "effect"
-import type { TargetUser } from "../services/UserResolver.js"
+import type { TargetUser } from "../../services/UserResolver.js"
 
 /*
  * CLAWKER_USER against the text of a passwd and a group file, by the rules the reference takes from

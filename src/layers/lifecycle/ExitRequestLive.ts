@@ -1,5 +1,5 @@
 import { Deferred, Effect, Layer } from "effect"
-import { ExitRequest } from "../services/ExitRequest.js"
+import { ExitRequest } from "../../services/ExitRequest.js"
 
 /** The first request wins; later ones are ignored (the daemon is already on its way out). */
 export const ExitRequestLive: Layer.Layer<ExitRequest> = Layer.effect(

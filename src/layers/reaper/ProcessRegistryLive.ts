@@ -1,5 +1,5 @@
 import { Effect, Layer } from "effect"
-import { ProcessRegistry } from "../services/ProcessRegistry.js"
+import { ProcessRegistry } from "../../services/ProcessRegistry.js"
 
 /** A plain set: add/remove/owns are synchronous so they can run inside spawn and exit callbacks. */
 export const ProcessRegistryLive: Layer.Layer<ProcessRegistry> = Layer.sync(ProcessRegistry, () => {

@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js"
 import { Effect, Layer, LogLevel, References } from "effect"
 import { format } from "node:util"
-import * as Log from "../domain/log.js"
+import * as Log from "../../lib/log.js"
 
 /** A grpc-js line is its own text: cut there, so a trace of a large frame cannot flood a log line. */
 const LINE_LIMIT = 2_000

@@ -1,9 +1,9 @@
 import { Clock, Duration, Effect, FiberHandle, Layer, Ref } from "effect"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
-import * as Log from "../domain/log.js"
-import { addon } from "../platform/native.js"
-import { MemoryReclaim } from "../services/MemoryReclaim.js"
+import * as Log from "../../lib/log.js"
+import { addon } from "../../platform/native.js"
+import { MemoryReclaim } from "../../services/MemoryReclaim.js"
 
 /** Quiet time after the last Session ended before memory is reclaimed: a burst pays for one reclaim, not one each. */
 export const RECLAIM_QUIET = Duration.seconds(1)

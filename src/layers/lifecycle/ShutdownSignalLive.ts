@@ -1,9 +1,9 @@
 import { Deferred, Effect, Layer } from "effect"
-import * as Log from "../domain/log.js"
-import { SHUTDOWN_SIGNALS } from "../domain/signals.js"
-import { earlyShutdownSignal } from "../platform/bootGuard.js"
-import { listenScoped } from "../platform/signalListener.js"
-import { ShutdownSignal } from "../services/ShutdownSignal.js"
+import * as Log from "../../lib/log.js"
+import { earlyShutdownSignal } from "../../platform/bootGuard.js"
+import { listenScoped } from "../../platform/signalListener.js"
+import { SHUTDOWN_SIGNALS } from "../../platform/signals.js"
+import { ShutdownSignal } from "../../services/ShutdownSignal.js"
 
 /**
  * Listeners on SIGTERM and SIGINT for the life of the layer. They are also what makes PID 1

@@ -1,9 +1,9 @@
 import { Effect, Layer, Ref } from "effect"
 import * as fsSync from "node:fs"
-import * as Log from "../domain/log.js"
-import { AgentState } from "../services/AgentState.js"
-import { DaemonConfig } from "../services/DaemonConfig.js"
-import { writeRootFile } from "./rootFiles.js"
+import * as Log from "../../lib/log.js"
+import { writeRootFile } from "../../platform/rootFiles.js"
+import { AgentState } from "../../services/AgentState.js"
+import { DaemonConfig } from "../../services/DaemonConfig.js"
 
 /** AgentState over a marker file path; a sibling daemon can pass its own. */
 export const makeAgentState = (marker: string) =>
