@@ -3,6 +3,7 @@ import { Server, ServerCredentials, status } from "@grpc/grpc-js"
 import { createHash, X509Certificate } from "node:crypto"
 import type { RegisterRequest, Welcome } from "../gen/clawker/agent/v1/agent.js"
 import { AgentServiceService } from "../gen/clawker/agent/v1/agent.js"
+import { errorMessage } from "../lib/errorText.js"
 import type { Deployment, Issued } from "./pki.js"
 
 /*
@@ -84,9 +85,7 @@ export const startAgentService = async (options: AgentServiceOptions): Promise<A
   const server = new Server()
   server.addService(AgentServiceService, {
     register: (call: ServerUnaryCall<RegisterRequest, Welcome>, callback: sendUnaryData<Welcome>) => {
-      register(call, callback).catch((e: unknown) =>
-        callback({ code: status.INTERNAL, details: e instanceof Error ? e.message : String(e) })
-      )
+      register(call, callback).catch((e: unknown) => callback({ code: status.INTERNAL, details: errorMessage(e) }))
     }
   })
   const cert = options.serverCert ?? options.deployment.cpServer

@@ -1,6 +1,7 @@
 import { Result } from "effect"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
+import { errorMessage } from "../lib/errorText.js"
 import { formatHostPort, parseHostPort } from "../lib/hostPort.js"
 
 /** clawkerd-cp's command line, checked before anything is dialled: a usage error never reaches the agent. */
@@ -119,7 +120,7 @@ export const parseCpArgs = (
     const { own, argv } = splitArgv(args)
     const { positionals, values } = yield* Result.try({
       try: () => parseArgs({ args: own, options: OPTIONS, allowPositionals: true, strict: true }),
-      catch: (e) => (e instanceof Error ? e.message : String(e))
+      catch: errorMessage
     })
     if (values.help === true) return { _tag: "Help" } as const
     if (values.version === true) return { _tag: "Version" } as const

@@ -1,5 +1,10 @@
 import { Result } from "effect"
-import type { HostPort } from "../services/DaemonConfig.js"
+
+/** A listen or dial address. */
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
 
 /**
  * Parses `host:port`, `[v6]:port` or `:port` (all interfaces). Port 0 is accepted so tests

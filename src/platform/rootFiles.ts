@@ -2,6 +2,7 @@ import { Data, Effect } from "effect"
 import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { errorMessage } from "../lib/errorText.js"
 
 /** A file clawkerd writes as root (the init marker, the ready file) could not be, or may not be, written. */
 export class RootFileError extends Data.TaggedError("RootFileError")<{
@@ -16,7 +17,7 @@ export class RootFileError extends Data.TaggedError("RootFileError")<{
 const describe = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException | undefined)?.code
   if (code === "ELOOP") return "is a symbolic link: refused (never followed)"
-  return e instanceof Error ? e.message : String(e)
+  return errorMessage(e)
 }
 
 /**

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { runDemo } from "../devkit/demoRun.js"
 import { startOtlpReceiver } from "../devkit/otlpReceiver.js"
+import { errorDetail } from "../lib/errorText.js"
 
 /* The demo (src/devkit/demoRun.ts); `--otlp` also runs an OTLP receiver and shows what clawkerd exported. */
 
@@ -19,7 +20,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     // eslint-disable-next-line no-console -- the demo's failure is its output
-    console.error(`demo failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+    console.error(`demo failed: ${errorDetail(error)}`)
     process.exit(1)
   }
 )

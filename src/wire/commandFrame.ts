@@ -1,5 +1,6 @@
 import type { Command } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { Command as CommandCodec } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errorMessage } from "../lib/errorText.js"
 
 /** A frame that is not a Command: answered and logged instead of ending the Session. */
 export interface MalformedFrame {
@@ -18,6 +19,6 @@ export const decodeFrame = (bytes: Buffer): InboundFrame => {
   try {
     return CommandCodec.decode(bytes)
   } catch (e) {
-    return { _tag: "MalformedFrame", reason: e instanceof Error ? e.message : String(e), bytes: bytes.byteLength }
+    return { _tag: "MalformedFrame", reason: errorMessage(e), bytes: bytes.byteLength }
   }
 }

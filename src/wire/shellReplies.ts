@@ -1,6 +1,6 @@
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../gen/clawker/clawkerd/v1/clawkerd.js"
-import { errorText } from "../layers/shell/errors.js"
+import { errnoText } from "../lib/errorText.js"
 import type { StageStatus } from "./shellCommand.js"
 
 export { done, error } from "./responses.js"
@@ -21,4 +21,4 @@ export const stageExit = (commandId: string, stageIndex: number, status: StageSt
 
 /** The terminal reply of a command whose worker crashed. */
 export const crashed = (commandId: string, defect: unknown): Response =>
-  error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `shell: worker crashed: ${errorText(defect)}`)
+  error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `shell: worker crashed: ${errnoText(defect)}`)

@@ -4,6 +4,7 @@ import { decodeJwt, decodeProtectedHeader } from "jose"
 import { createPrivateKey } from "node:crypto"
 import * as path from "node:path"
 import { BOOTSTRAP_FILES } from "../../lib/constants.js"
+import { errorMessage } from "../../lib/errorText.js"
 import * as Log from "../../lib/log.js"
 import type { BootstrapMaterial } from "../../services/BootstrapStore.js"
 import { BootstrapError, BootstrapStore } from "../../services/BootstrapStore.js"
@@ -65,7 +66,7 @@ const invalid = (dir: string, file: string, problem: string) =>
 const parse = <A>(dir: string, file: string, what: string, f: () => A): Effect.Effect<A, BootstrapError> =>
   Effect.try({
     try: f,
-    catch: (e) => invalid(dir, file, `${what}: ${e instanceof Error ? e.message : String(e)}`)
+    catch: (e) => invalid(dir, file, `${what}: ${errorMessage(e)}`)
   })
 
 /**

@@ -5,6 +5,7 @@ import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ClawkerdServiceService } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errorMessage } from "../../lib/errorText.js"
 import { waitAtMost } from "../../lib/fibers.js"
 import { formatHostPort } from "../../lib/hostPort.js"
 import * as Log from "../../lib/log.js"
@@ -68,8 +69,6 @@ const GRPC_OPTIONS: grpc.ServerOptions = {
   "grpc.keepalive_timeout_ms": 10_000,
   "grpc.max_receive_message_length": MAX_COMMAND_BYTES
 }
-
-const reason = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 /** The limits the listener applies; the daemon's are the defaults, tests may provide others. */
 export const ListenerLimitsRef = Context.Reference<ListenerLimits>("clawkerd/ListenerLimits", {
@@ -144,7 +143,7 @@ export const ListenerLive: Layer.Layer<
           // falls back to stateful sessions, and Node keeps none unless asked ('newSession' events).
           secureOptions: constants.SSL_OP_NO_TICKET
         }),
-      catch: (e) => new ListenerStartError({ kind: "tls_config", message: `listener TLS material: ${reason(e)}` })
+      catch: (e) => new ListenerStartError({ kind: "tls_config", message: `listener TLS material: ${errorMessage(e)}` })
     })
     const addresses = makeRemoteAddresses()
     const refusals = makeRefusalLog(limits)

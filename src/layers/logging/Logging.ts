@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { createStream, type RotatingFileStream } from "rotating-file-stream"
 import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_ROTATE_SIZE } from "../../lib/constants.js"
+import { errorMessage } from "../../lib/errorText.js"
 import { waitAtMost } from "../../lib/fibers.js"
 import type { LoggingSettings } from "../../services/DaemonConfig.js"
 
@@ -142,7 +143,7 @@ const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
         }
       })
     } catch (e) {
-      degrade(e instanceof Error ? e.message : String(e))
+      degrade(errorMessage(e))
     }
     const write = (line: string) => {
       if (stream !== undefined) stream.write(line)

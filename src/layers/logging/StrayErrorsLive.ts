@@ -1,4 +1,5 @@
 import { Effect, Layer } from "effect"
+import { errorDetail } from "../../lib/errorText.js"
 import * as Log from "../../lib/log.js"
 
 /**
@@ -9,8 +10,7 @@ import * as Log from "../../lib/log.js"
 export const StrayErrorsLive: Layer.Layer<never> = Layer.effectDiscard(
   Effect.gen(function*() {
     const run = Effect.runForkWith(yield* Effect.context<never>())
-    const report = (event: string) => (reason: unknown) =>
-      run(Log.error(event, { error: reason instanceof Error ? reason.stack ?? reason.message : String(reason) }))
+    const report = (event: string) => (reason: unknown) => run(Log.error(event, { error: errorDetail(reason) }))
     const onRejection = report("unhandled_rejection")
     const onException = report("uncaught_exception")
     yield* Effect.acquireRelease(

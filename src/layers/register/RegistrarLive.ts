@@ -1,4 +1,5 @@
 import { Effect, Fiber, Layer, Option, Ref, Result, Semaphore } from "effect"
+import { errorMessage } from "../../lib/errorText.js"
 import { formatHostPort } from "../../lib/hostPort.js"
 import * as Log from "../../lib/log.js"
 import { BootstrapStore } from "../../services/BootstrapStore.js"
@@ -61,7 +62,7 @@ export const makeRegistrar = Effect.gen(function*() {
     })
 
   const panicked = (defect: unknown) => {
-    const text = excerpt(defect instanceof Error ? defect.message : String(defect))
+    const text = excerpt(errorMessage(defect))
     return Log.error("register_panic", { panic: text, stack: defect instanceof Error ? defect.stack : undefined }).pipe(
       Effect.as(failed(`register panic: ${text}`))
     )

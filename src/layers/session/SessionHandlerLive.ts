@@ -1,6 +1,7 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js"
 import { Clock, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Ref } from "effect"
 import type { Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errorMessage } from "../../lib/errorText.js"
 import { mirroredExitCode } from "../../lib/exitCodes.js"
 import { onOwnFiber } from "../../lib/fibers.js"
 import * as Log from "../../lib/log.js"
@@ -33,8 +34,6 @@ const streamOf = (call: Call): ReplyStream => ({
     return Effect.sync(() => void call.off("drain", onDrain))
   })
 })
-
-const reason = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 /** Runs `effect` once; later callers wait for the first run to finish. */
 const once = (effect: Effect.Effect<void>) =>
@@ -132,9 +131,9 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
         } else if (received._tag === "Success") {
           yield* Log.info("session_eof", { peer_cn: peer.cn })
         } else if (yield* Deferred.isDone(peerCancelled)) {
-          yield* Log.info("session_recv_teardown", { error: reason(received.failure) })
+          yield* Log.info("session_recv_teardown", { error: errorMessage(received.failure) })
         } else {
-          yield* Log.error("session_recv_failed", { error: reason(received.failure) })
+          yield* Log.error("session_recv_failed", { error: errorMessage(received.failure) })
         }
         yield* stop
         if (received !== "cancelled" && received._tag === "Success") call.end()
@@ -154,7 +153,9 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
             remote_address: peer.remoteAddress
           })
           yield* serve(call, peer).pipe(
-            Effect.catchDefect((defect) => Log.error("session_failed", { peer_cn: peer.cn, error: reason(defect) })),
+            Effect.catchDefect((defect) =>
+              Log.error("session_failed", { peer_cn: peer.cn, error: errorMessage(defect) })
+            ),
             Effect.ensuring(
               Effect.gen(function*() {
                 yield* muteProgress

@@ -2,6 +2,7 @@ import type { Option } from "effect"
 import { Effect, Metric } from "effect"
 import type { Command, Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errorMessage } from "../../lib/errorText.js"
 import { EXIT_TRANSIENT } from "../../lib/exitCodes.js"
 import * as Log from "../../lib/log.js"
 import type { AgentStateShape } from "../../services/AgentState.js"
@@ -43,8 +44,6 @@ const refused = (answered: Effect.Effect<void>): Effect.Effect<Outcome> => Effec
 
 const invalid = (commandId: string, message: string) =>
   R.error(commandId, ErrorCode.ERROR_CODE_INVALID_REQUEST, message)
-
-const defectText = (defect: unknown) => (defect instanceof Error ? defect.message : String(defect))
 
 const withOptional = <A>(capability: Option.Option<A>, use: (a: A) => Effect.Effect<void>) =>
   capability._tag === "Some" ? use(capability.value) : Effect.void
@@ -115,8 +114,8 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
     }).pipe(
       Effect.catchDefect((defect) =>
         Effect.andThen(
-          Log.error("agent_ready_panic", { command_id: commandId, error: defectText(defect) }),
-          send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: panic: ${defectText(defect)}`))
+          Log.error("agent_ready_panic", { command_id: commandId, error: errorMessage(defect) }),
+          send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: panic: ${errorMessage(defect)}`))
         )
       )
     )
@@ -129,9 +128,9 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
     return caps.background(
       registrar.register.pipe(
         Effect.catchDefect((defect) =>
-          Effect.as(Log.error("register_panic", { command_id: commandId, error: defectText(defect) }), {
+          Effect.as(Log.error("register_panic", { command_id: commandId, error: errorMessage(defect) }), {
             ok: false,
-            error: `register panic: ${defectText(defect)}`
+            error: `register panic: ${errorMessage(defect)}`
           })
         ),
         Effect.flatMap((outcome) => send(R.registerDone(commandId, outcome.ok, outcome.error)))
@@ -189,9 +188,9 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
           Log.error("session_dispatch_failed", {
             command_id: commandId,
             payload_type: payload.$case,
-            error: defectText(defect)
+            error: errorMessage(defect)
           }),
-          send(R.error(commandId, ErrorCode.ERROR_CODE_UNSPECIFIED, `internal error: ${defectText(defect)}`))
+          send(R.error(commandId, ErrorCode.ERROR_CODE_UNSPECIFIED, `internal error: ${errorMessage(defect)}`))
         )
       )
     )

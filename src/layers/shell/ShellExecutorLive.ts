@@ -2,6 +2,7 @@ import type { Scope } from "effect"
 import { Effect, FiberSet, Layer, Option } from "effect"
 import type { Response, ShellCommand } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errnoText } from "../../lib/errorText.js"
 import { mirroredExitCode } from "../../lib/exitCodes.js"
 import * as Log from "../../lib/log.js"
 import { signoProblem } from "../../platform/signals.js"
@@ -11,7 +12,6 @@ import type { ResponseSink, ShellSession } from "../../services/ShellExecutor.js
 import { CommandRejected, ShellExecutor } from "../../services/ShellExecutor.js"
 import { shellCommandProblem } from "../../wire/shellCommand.js"
 import * as Reply from "../../wire/shellReplies.js"
-import { errorText } from "./errors.js"
 import { runCommand } from "./pipeline.js"
 import type { RunningCommand } from "./runningCommand.js"
 import { makeRunningCommand } from "./runningCommand.js"
@@ -93,7 +93,7 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
                 Effect.andThen(Effect.forkIn(
                   sink.exitOnNonZero(commandId, finalExitCode).pipe(
                     Effect.catchDefect((defect) =>
-                      Log.error("command_exit_on_non_zero_failed", { command_id: commandId, error: errorText(defect) })
+                      Log.error("command_exit_on_non_zero_failed", { command_id: commandId, error: errnoText(defect) })
                     )
                   ),
                   daemonScope
@@ -103,7 +103,7 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
             // runCommand answers its own crashes; this catches one in the answering itself.
             const worker = runCommand({ command, running, sink, registry, reporter, finish, requestExit }).pipe(
               Effect.catchDefect((defect) =>
-                Log.error("shell_worker_crashed", { command_id: commandId, error: errorText(defect) }).pipe(
+                Log.error("shell_worker_crashed", { command_id: commandId, error: errnoText(defect) }).pipe(
                   Effect.andThen(finish(Reply.crashed(commandId, defect))),
                   Effect.catchDefect(() => Effect.void)
                 )

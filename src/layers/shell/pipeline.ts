@@ -3,6 +3,7 @@ import { Clock, Deferred, Duration, Effect, Fiber, Metric } from "effect"
 import * as net from "node:net"
 import type { Response, ShellCommand } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errnoText } from "../../lib/errorText.js"
 import { waitAtMost } from "../../lib/fibers.js"
 import * as Log from "../../lib/log.js"
 import { addon } from "../../platform/native.js"
@@ -13,7 +14,6 @@ import type { StageStatus } from "../../wire/shellCommand.js"
 import { NO_STATUS } from "../../wire/shellCommand.js"
 import * as Reply from "../../wire/shellReplies.js"
 import * as Metrics from "../telemetry/metrics.js"
-import { errorText } from "./errors.js"
 import type { DrainFailed } from "./outputDrain.js"
 import { openOutput } from "./outputDrain.js"
 import type { PipeCloser } from "./pipeCloser.js"
@@ -67,7 +67,7 @@ const parentFds = (closer: PipeCloser) => {
         open.set(readFd, label).set(writeFd, label)
         return { readFd, writeFd }
       },
-      catch: (e) => `${label} pipe: ${errorText(e)}`
+      catch: (e) => `${label} pipe: ${errnoText(e)}`
     })
   const close = (fd: number) =>
     Effect.suspend(() => {
@@ -109,7 +109,7 @@ const awaitStage = (run: CommandRun, stage: Stage): Effect.Effect<StageStatus> =
     ),
     Effect.withSpan("clawkerd.stage", { attributes: { command_id: id, stage_index: stage.index, pid: stage.pid } }),
     Effect.catchDefect((defect) =>
-      Log.error("shell_stage_reaper_panic", { command_id: id, stage_index: stage.index, error: errorText(defect) })
+      Log.error("shell_stage_reaper_panic", { command_id: id, stage_index: stage.index, error: errnoText(defect) })
         .pipe(
           Effect.andThen(run.sink.send(Reply.stageExit(id, stage.index, NO_STATUS))),
           Effect.as(NO_STATUS)
@@ -197,7 +197,7 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
         echo ? echo(data) : Effect.void,
         Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
       )
-    const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errorText(e.cause)}`))
+    const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errnoText(e.cause)}`))
     const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.result)
     const drain = yield* Effect.forkChild(
       reader._tag === "Success"
@@ -263,7 +263,7 @@ export const runCommand = (run: CommandRun): Effect.Effect<void> =>
     }
     const ending = yield* Effect.scoped(execute(run, closer)).pipe(
       Effect.catchDefect((defect) =>
-        Log.error("shell_worker_crashed", { command_id: id, error: errorText(defect) }).pipe(
+        Log.error("shell_worker_crashed", { command_id: id, error: errnoText(defect) }).pipe(
           Effect.as<Ending>({ reply: Reply.crashed(id, defect), outcome: "incomplete", finalExitCode: -1 })
         )
       ),

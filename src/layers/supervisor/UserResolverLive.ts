@@ -1,5 +1,6 @@
 import { Effect, Layer, Result } from "effect"
 import * as fs from "node:fs/promises"
+import { errorMessage } from "../../lib/errorText.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { UserResolveError, UserResolver } from "../../services/UserResolver.js"
 import { parseGroup, parsePasswd, resolveUserSpec } from "./passwd.js"
@@ -11,7 +12,7 @@ const readFile = (spec: string, what: string, file: string) =>
     catch: (e) =>
       new UserResolveError({
         spec,
-        problem: `cannot read the ${what} file ${file}: ${e instanceof Error ? e.message : String(e)}`
+        problem: `cannot read the ${what} file ${file}: ${errorMessage(e)}`
       })
   })
 
