@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { forbiddenFrom } from "../../scripts/folderOrder.mjs"
+import { FOLDER_ROWS, forbiddenFrom } from "../../scripts/folderOrder.mjs"
 import { repoRoot } from "../support/daemon.js"
 import { relativeImports } from "../support/imports.js"
 
@@ -64,6 +64,12 @@ const cycleIn = (graph: Map<string, ReadonlyArray<string>>): Array<string> | und
 
 describe("the folder order of src/", () => {
   const graph = importGraph()
+
+  it("has every folder of src/ in the order, and nothing else at the top but the entry", () => {
+    const folders = fs.readdirSync(src, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)
+    expect(folders.sort()).toEqual(FOLDER_ROWS.flat().sort())
+    expect(fs.readdirSync(src).filter((name) => !fs.statSync(path.join(src, name)).isDirectory())).toEqual(["index.ts"])
+  })
 
   it("no module imports a folder of its own row or above, or anything outside src/", () => {
     expect(graph.size).toBeGreaterThan(100)

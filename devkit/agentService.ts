@@ -1,9 +1,9 @@
 import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js"
 import { Server, ServerCredentials, status } from "@grpc/grpc-js"
 import { createHash, X509Certificate } from "node:crypto"
-import type { RegisterRequest, Welcome } from "../gen/clawker/agent/v1/agent.js"
-import { AgentServiceService } from "../gen/clawker/agent/v1/agent.js"
-import { errorMessage } from "../lib/errorText.js"
+import type { RegisterRequest, Welcome } from "../src/gen/clawker/agent/v1/agent.js"
+import { AgentServiceService } from "../src/gen/clawker/agent/v1/agent.js"
+import { errorMessage } from "../src/lib/errorText.js"
 import type { Deployment, Issued } from "./pki.js"
 
 /*

@@ -1,5 +1,5 @@
-import type { Command, Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
-import { ErrorCode } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { Command, Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 
 /** One-line renderings of Commands and Responses, for people reading a Session (demo, CLI). */
 

@@ -1,9 +1,8 @@
-#!/usr/bin/env node
-import { runDemo } from "../devkit/demoRun.js"
-import { startOtlpReceiver } from "../devkit/otlpReceiver.js"
-import { errorDetail } from "../lib/errorText.js"
+import { errorDetail } from "../src/lib/errorText.js"
+import { runDemo } from "./demoRun.js"
+import { startOtlpReceiver } from "./otlpReceiver.js"
 
-/* The demo (src/devkit/demoRun.ts); `--otlp` also runs an OTLP receiver and shows what clawkerd exported. */
+/* The demo (devkit/demoRun.ts), run from its sources by `npm run demo` after the build; `--otlp` also runs an OTLP receiver and shows what clawkerd exported. */
 
 const main = async () => {
   const withOtlp = process.argv.slice(2).includes("--otlp")

@@ -1,8 +1,8 @@
 import { Result } from "effect"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import { errorMessage } from "../lib/errorText.js"
-import { formatHostPort, parseHostPort } from "../lib/hostPort.js"
+import { errorMessage } from "../../lib/errorText.js"
+import { formatHostPort, parseHostPort } from "../../lib/hostPort.js"
 
 /** clawkerd-cp's command line, checked before anything is dialled: a usage error never reaches the agent. */
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net"
 import type { SecureVersion } from "node:tls"
 import type { Configuration, KoaContextWithOIDC } from "oidc-provider"
 import Provider, { errors } from "oidc-provider"
-import { REGISTER_SCOPE } from "../lib/constants.js"
+import { REGISTER_SCOPE } from "../src/lib/constants.js"
 import { AGENT_CLIENT_ID } from "./assertion.js"
 import type { Issued } from "./pki.js"
 

@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js"
-import type { Command, Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
-import { ClawkerdServiceClient } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { Command, Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { ClawkerdServiceClient } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 
 /** The control plane's side of a Session: what an operator tool, the demo and the tests speak. */
 

@@ -1,7 +1,7 @@
 import "reflect-metadata"
 import * as x509 from "@peculiar/x509"
 import { webcrypto } from "node:crypto"
-import { CONTROL_PLANE_CN } from "../lib/constants.js"
+import { CONTROL_PLANE_CN } from "../src/lib/constants.js"
 
 /*
  * Throwaway certificate minting for the demo and the tests: a CA like the clawker CLI's, the

@@ -1,6 +1,6 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { BOOTSTRAP_FILES } from "../lib/constants.js"
+import { BOOTSTRAP_FILES } from "../src/lib/constants.js"
 import type { Deployment } from "./pki.js"
 
 /** Writes a bootstrap directory the way the host CLI does: dir 0700, files 0400. */

@@ -4,15 +4,15 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { Response } from "../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import * as C from "../src/programs/cp/commands.js"
+import { connect, CpSession } from "../src/programs/cp/cpClient.js"
+import { describeReplies, describeResponse } from "../src/programs/cp/describe.js"
 import { startAgentService } from "./agentService.js"
 import { mintAssertion, newAssertionSigner } from "./assertion.js"
 import { writeBootstrapDir } from "./bootstrapDir.js"
-import * as C from "./commands.js"
-import { connect, CpSession } from "./cpClient.js"
 import type { LogEvent } from "./daemonLog.js"
 import { listenerPort, readLogEvents } from "./daemonLog.js"
-import { describeReplies, describeResponse } from "./describe.js"
 import { startOAuthServer } from "./oauthServer.js"
 import type { OtlpReceiver } from "./otlpReceiver.js"
 import { renderTrace } from "./otlpTrace.js"
@@ -29,8 +29,8 @@ import { Timeline } from "./timeline.js"
 
 /* eslint-disable no-console -- this program's output is its console */
 
-/** The built daemon beside this module in dist/ (tests, which run the sources, pass dist's path). */
-const BUILT_BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "programs", "bin.js")
+/** The built daemon (npm run demo builds it first). */
+const BUILT_BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "programs", "bin.js")
 const CONTAINER = "0123456789ab"
 const USER_CMD = [
   "sh",

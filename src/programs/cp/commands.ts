@@ -1,4 +1,4 @@
-import type { Command, PipeStage, ShellCommand } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { Command, PipeStage, ShellCommand } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 
 /** Command constructors for CP-side tools: every field present, so what is sent is what you read. */
 export const hello = (commandId = ""): Command => ({ commandId, payload: { $case: "hello", value: {} } })
