@@ -1,6 +1,7 @@
-import type { Effect, Scope } from "effect"
-import { Context, Data } from "effect"
-import type { ErrorCode, Response, ShellCommand } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import type { Scope } from "effect"
+import { Context, Data, Effect, Layer } from "effect"
+import type { Response, ShellCommand } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { ErrorCode } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 
 /** A ShellCommand/Stdin/CloseStdin/Signal refused; the dispatcher answers it with `Error{code, message}`. */
 export class CommandRejected extends Data.TaggedError("CommandRejected")<{
@@ -36,4 +37,26 @@ export interface ShellExecutorShape {
   readonly session: (sink: ResponseSink) => Effect.Effect<ShellSession, never, Scope.Scope>
 }
 
-export class ShellExecutor extends Context.Service<ShellExecutor, ShellExecutorShape>()("clawkerd/ShellExecutor") {}
+/** What a daemon without a shell executor answers a Command of `kind` with. */
+const unwired = (kind: string) =>
+  Effect.fail(
+    new CommandRejected({
+      code: ErrorCode.ERROR_CODE_IO_ERROR,
+      message: `${kind}: clawkerd has no shell executor wired`
+    })
+  )
+
+export class ShellExecutor extends Context.Service<ShellExecutor, ShellExecutorShape>()("clawkerd/ShellExecutor") {
+  /** No shell: ShellCommand, Stdin, CloseStdin and Signal are refused with IO_ERROR naming what is missing. */
+  static readonly disabled: Layer.Layer<ShellExecutor> = Layer.succeed(ShellExecutor, {
+    session: () =>
+      Effect.succeed({
+        run: () => unwired("shell"),
+        stdin: () => unwired("stdin"),
+        closeStdin: () => unwired("close_stdin"),
+        signal: () => unwired("signal"),
+        killAll: Effect.void,
+        runningCount: Effect.succeed(0)
+      })
+  })
+}

@@ -52,7 +52,7 @@ export const executorLayer = (reporter: Layer.Layer<ProgressReporter> | undefine
   const logs = captureLogs()
   const executor = ShellExecutorLive.pipe(
     Layer.provideMerge(ProcessRegistryLive),
-    Layer.provide(reporter ?? Layer.empty)
+    Layer.provide(reporter ?? ProgressReporter.disabled)
   )
   return { logs, layer: Layer.merge(executor, logs.layer) }
 }

@@ -46,27 +46,33 @@ const once = (effect: Effect.Effect<void>) =>
     })
   })
 
-export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
+/** What a Session reaches; a daemon without one of them provides its disabled layer (e.g. `Registrar.disabled`). */
+export type SessionCapability =
+  | AgentState
+  | ExitRequest
+  | MemoryReclaim
+  | ProgressReporter
+  | Registrar
+  | ShellExecutor
+  | Supervisor
+
+export const SessionHandlerLive: Layer.Layer<SessionHandler, never, SessionCapability> = Layer.effect(
   SessionHandler,
   Effect.gen(function*() {
-    const executor = yield* Effect.serviceOption(ShellExecutor)
-    const state = yield* Effect.serviceOption(AgentState)
-    const registrar = yield* Effect.serviceOption(Registrar)
-    const supervisor = yield* Effect.serviceOption(Supervisor)
-    const progress = yield* Effect.serviceOption(ProgressReporter)
-    const exitRequest = yield* Effect.serviceOption(ExitRequest)
-    const muteProgress = Option.match(progress, { onNone: () => Effect.void, onSome: (p) => p.mute })
-    const reclaim = yield* Effect.serviceOption(MemoryReclaim)
-    const settled = Option.match(reclaim, { onNone: () => Effect.void, onSome: (r) => r.settled })
+    const executor = yield* ShellExecutor
+    const state = yield* AgentState
+    const registrar = yield* Registrar
+    const supervisor = yield* Supervisor
+    const progress = yield* ProgressReporter
+    const exitRequest = yield* ExitRequest
+    const reclaim = yield* MemoryReclaim
 
     /** The init-step completion line belongs after the terminal reply was written (the sender's afterWrite). */
     const afterWrite = (response: Response) =>
-      Option.isSome(progress)
-        ? progress.value.endStep(
-          response.commandId,
-          response.payload?.$case === "done" && response.payload.value.finalExitCode === 0
-        )
-        : Effect.void
+      progress.endStep(
+        response.commandId,
+        response.payload?.$case === "done" && response.payload.value.finalExitCode === 0
+      )
 
     const serve = (call: Call, peer: PeerInfo) =>
       Effect.gen(function*() {
@@ -98,14 +104,11 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
                 return yield* Log.info("command_exit_on_non_zero_ignored_on_teardown", { command_id: commandId })
               }
               yield* stop
-              if (Option.isNone(exitRequest)) {
-                return yield* Log.warn("command_exit_on_non_zero_no_seam", { command_id: commandId })
-              }
-              yield* exitRequest.value.request(mirroredExitCode(finalExitCode))
+              yield* exitRequest.request(mirroredExitCode(finalExitCode))
             }).pipe(onOwnFiber)
         }
-        const shell = Option.isSome(executor) ? Option.some(yield* executor.value.session(sink)) : Option.none()
-        if (Option.isSome(shell)) yield* Ref.set(shellSlot, Option.some(shell.value.killAll))
+        const shell = yield* executor.session(sink)
+        yield* Ref.set(shellSlot, Option.some(shell.killAll))
 
         const scope = yield* Effect.scope
         const dispatch = makeDispatcher({
@@ -158,11 +161,11 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler> = Layer.effect(
             ),
             Effect.ensuring(
               Effect.gen(function*() {
-                yield* muteProgress
+                yield* progress.mute
                 const endedAt = yield* Clock.currentTimeMillis
                 yield* Log.info("session_ended", { peer_cn: peer.cn, duration: Duration.millis(endedAt - startedAt) })
                 yield* countOpen(-1)
-                yield* settled
+                yield* reclaim.settled
               })
             )
           )

@@ -1,5 +1,5 @@
 import type { Scope } from "effect"
-import { Effect, FiberSet, Layer, Option } from "effect"
+import { Effect, FiberSet, Layer } from "effect"
 import type { Response, ShellCommand } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { errnoText } from "../../lib/errorText.js"
@@ -27,20 +27,18 @@ const ENDED_IDS_KEPT = 1024
 /**
  * ShellCommand pipelines (spec session.md §5). Each Session gets its own running set; a command's
  * worker lives in the Session's scope, so closing it kills and reaps whatever still runs.
- * print_output echoes through the ProgressReporter when the daemon has one.
+ * print_output echoes through the ProgressReporter (ProgressReporter.disabled: nowhere).
  */
-export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistry> = Layer.effect(
+export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistry | ProgressReporter> = Layer.effect(
   ShellExecutor,
   Effect.gen(function*() {
     const registry = yield* ProcessRegistry
-    const daemonReporter = yield* Effect.serviceOption(ProgressReporter)
+    const reporter = yield* ProgressReporter
     // exit_on_non_zero stops the very Session whose scope owns the command's worker: it runs out here.
     const daemonScope = yield* Effect.scope
 
     const session = (sink: ResponseSink): Effect.Effect<ShellSession, never, Scope.Scope> =>
       Effect.gen(function*() {
-        // The Session's own reporter when it has one, else the daemon's.
-        const reporter = Option.orElse(yield* Effect.serviceOption(ProgressReporter), () => daemonReporter)
         const table = new Map<string, RunningCommand>()
         const ended = new Set<string>()
         const markEnded = (commandId: string) => {

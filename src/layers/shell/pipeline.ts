@@ -1,4 +1,3 @@
-import type { Option } from "effect"
 import { Clock, Deferred, Duration, Effect, Fiber, Metric } from "effect"
 import * as net from "node:net"
 import type { Response, ShellCommand } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
@@ -47,7 +46,7 @@ export interface CommandRun {
   readonly running: RunningCommand
   readonly sink: ResponseSink
   readonly registry: ProcessRegistryShape
-  readonly reporter: Option.Option<ProgressReporterShape>
+  readonly reporter: ProgressReporterShape
   /**
    * Hands the terminal reply to the sink (none when undefined: the Session is gone) and drops the id
    * from the running set; only the first call counts.
@@ -191,7 +190,7 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
         Effect.catch((e) => running.fail(ioFailure(e.message)))
       )
     )
-    const echo = command.printOutput && run.reporter._tag === "Some" ? run.reporter.value.echo : undefined
+    const echo = command.printOutput ? run.reporter.echo : undefined
     const forward = (data: Buffer) =>
       Effect.andThen(
         echo ? echo(data) : Effect.void,
