@@ -14,8 +14,8 @@ export interface ResponseSink {
   /** Enqueue a reply; waits while the Session's outbound queue is full; dropped once the Session ended. */
   readonly send: (response: Response) => Effect.Effect<void>
   /**
-   * exit_on_non_zero fired: the Done is already enqueued. The Session stops (other commands killed,
-   * queue flushed) and the daemon is asked to exit with the mirrored code.
+   * exit_on_non_zero fired: the Done is already enqueued. The daemon is asked to exit with the mirrored
+   * code, the Session's Stop (other commands killed, queue flushed) to run first. Returns at once.
    */
   readonly exitOnNonZero: (commandId: string, finalExitCode: number) => Effect.Effect<void>
 }

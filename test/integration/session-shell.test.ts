@@ -171,15 +171,17 @@ describe("Session dispatch with the ShellExecutor wired", () => {
     expect(progressCalls.filter((c) => c.startsWith(`end ${id}`))[0]).toBe(`end ${id} true`)
   })
 
-  it("exit_on_non_zero: CP receives Done{3} before the daemon is asked to exit with 3; other commands are killed", async () => {
+  it("exit_on_non_zero: the daemon is asked to exit with 3 and the Session's Stop, which kills the other commands; CP has Done{3}", async () => {
     const s = rig.session()
     s.send(C.shell("bystander", [C.stage(["sleep", "300"])], { exitOnNonZero: true }))
     expect((await s.next("bystander")).payload?.$case).toBe("started")
     s.send(C.sh("init-abcdef012345-pre-run-1", "exit 3", { exitOnNonZero: true }))
     const replies = await s.collectUntilTerminal("init-abcdef012345-pre-run-1")
     expect(replies.at(-1)!.payload).toEqual({ $case: "done", value: { finalExitCode: 3 } })
-    const code = await rig.run(Effect.flatMap(ExitRequest, (e) => e.requested))
+    const { code, settle } = await rig.run(Effect.flatMap(ExitRequest, (e) => e.requested))
     expect(code).toBe(3)
+    // What main does before its shutdown: the asking Session's Stop.
+    await rig.run(settle)
     expect(rig.logs.events("command_exit_on_non_zero")[0]).toMatchObject({
       command_id: "init-abcdef012345-pre-run-1",
       final_exit_code: 3,

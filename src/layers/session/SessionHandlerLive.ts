@@ -3,7 +3,6 @@ import { Clock, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Ref } f
 import type { Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { errorMessage } from "../../lib/errorText.js"
 import { mirroredExitCode } from "../../lib/exitCodes.js"
-import { onOwnFiber } from "../../lib/fibers.js"
 import * as Log from "../../lib/log.js"
 import { AgentState } from "../../services/AgentState.js"
 import { ExitRequest } from "../../services/ExitRequest.js"
@@ -103,9 +102,10 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler, never, SessionCapab
               if (yield* Ref.get(stopping)) {
                 return yield* Log.info("command_exit_on_non_zero_ignored_on_teardown", { command_id: commandId })
               }
-              yield* stop
-              yield* exitRequest.request(mirroredExitCode(finalExitCode))
-            }).pipe(onOwnFiber)
+              // Handed over whole, whatever happens to this command's fiber; the Stop goes with the request
+              // (main runs it before the shutdown), and stays interruptible so its flush limit works.
+              yield* exitRequest.request(mirroredExitCode(finalExitCode), Effect.interruptible(stop))
+            }).pipe(Effect.uninterruptible)
         }
         const shell = yield* executor.session(sink)
         yield* Ref.set(shellSlot, Option.some(shell.killAll))

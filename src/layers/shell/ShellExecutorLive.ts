@@ -34,8 +34,6 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
   Effect.gen(function*() {
     const registry = yield* ProcessRegistry
     const reporter = yield* ProgressReporter
-    // exit_on_non_zero stops the very Session whose scope owns the command's worker: it runs out here.
-    const daemonScope = yield* Effect.scope
 
     const session = (sink: ResponseSink): Effect.Effect<ShellSession, never, Scope.Scope> =>
       Effect.gen(function*() {
@@ -88,15 +86,10 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
                 final_exit_code: finalExitCode,
                 mirrored_exit_code: mirroredExitCode(finalExitCode)
               }).pipe(
-                Effect.andThen(Effect.forkIn(
-                  sink.exitOnNonZero(commandId, finalExitCode).pipe(
-                    Effect.catchDefect((defect) =>
-                      Log.error("command_exit_on_non_zero_failed", { command_id: commandId, error: errnoText(defect) })
-                    )
-                  ),
-                  daemonScope
-                )),
-                Effect.asVoid
+                Effect.andThen(sink.exitOnNonZero(commandId, finalExitCode)),
+                Effect.catchDefect((defect) =>
+                  Log.error("command_exit_on_non_zero_failed", { command_id: commandId, error: errnoText(defect) })
+                )
               )
             // runCommand answers its own crashes; this catches one in the answering itself.
             const worker = runCommand({ command, running, sink, registry, reporter, finish, requestExit }).pipe(
