@@ -4,22 +4,17 @@
  * Hello only, over clawkerd's CP-only mTLS listener. Every other Command is refused. Its exit code is the
  * CMD's. Run: `node --import tsx examples/sibling/main.ts CMD...` with clawkerd's environment variables.
  */
+import { Log } from "clawkerd"
 import {
   BootstrapStoreNode,
-  DaemonConfig,
   DaemonConfigLive,
-  ErrorCode,
   InitStack,
-  isMalformed,
   ListenerLive,
   loadLoggingSettings,
-  Log,
-  LoggingLive,
-  Responses,
-  SessionHandler,
-  ShutdownSignal,
-  Supervisor
-} from "clawkerd"
+  LoggingLive
+} from "clawkerd/layers"
+import { DaemonConfig, SessionHandler, ShutdownSignal, Supervisor } from "clawkerd/services"
+import { ErrorCode, isMalformed, Responses } from "clawkerd/wire"
 import { Effect, Layer } from "effect"
 
 /** Hello answers whether the CMD runs; anything else is refused with the spec's error shape. */

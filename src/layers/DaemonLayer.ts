@@ -55,6 +55,18 @@ export const InitStack = OrphanDrainOnRelease.pipe(
 )
 
 /**
+ * The CP's Session and everything it reaches beyond the init: the SessionHandler, ShellCommand
+ * pipelines and the Register coordinator over Hydra. Needs InitStack's services, BootstrapStore,
+ * DaemonConfig and a ProgressReporter (ConsoleStack, or ProgressReporter.disabled).
+ */
+export const SessionStack = SessionHandlerLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraLive))))
+)
+
+/** The console during CP-driven init: the banner, printed at boot, and the init steps' lines. */
+export const ConsoleStack = Banner.pipe(Layer.provideMerge(ProgressReporterLive))
+
+/**
  * The whole daemon, one layer per line in boot order (spec: config, banner, user, bootstrap,
  * Register coordinator, listener). Each line is built after the ones below it and released before
  * them, so the reverse of this list is the teardown: listener force-closed, Sessions and their
@@ -62,12 +74,10 @@ export const InitStack = OrphanDrainOnRelease.pipe(
  */
 export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
   ListenerLive.pipe(
-    Layer.provideMerge(SessionHandlerLive),
-    Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraLive)))),
+    Layer.provideMerge(SessionStack),
     Layer.provideMerge(BootstrapStoreNode),
     Layer.provideMerge(InitStack),
-    Layer.provideMerge(Banner),
-    Layer.provideMerge(ProgressReporterLive),
+    Layer.provideMerge(ConsoleStack),
     Layer.provideMerge(GrpcLogLive),
     Layer.provideMerge(DaemonConfigLive(userCmd))
   )

@@ -69,9 +69,27 @@ describe("the npm package", () => {
     for (const bin of Object.values<string>(pkg.bin)) expect(files).toContain(bin)
   })
 
-  it("exports the library: types and module of its entry, both shipped", () => {
-    expect(pkg.exports["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" })
-    expect(files).toEqual(expect.arrayContaining(["dist/index.js", "dist/index.d.ts"]))
+  it("exports the library: its entry and the services, layers and wire subpaths, each with types, all shipped", () => {
+    const subpaths = {
+      ".": "index",
+      "./services": "services/index",
+      "./layers": "layers/index",
+      "./wire": "wire/index"
+    }
+    for (const [subpath, module] of Object.entries(subpaths)) {
+      expect(pkg.exports[subpath]).toEqual({ types: `./dist/${module}.d.ts`, default: `./dist/${module}.js` })
+      expect(files).toEqual(expect.arrayContaining([`dist/${module}.js`, `dist/${module}.d.ts`]))
+    }
+  })
+
+  it("resolves by its own name through the exports map: clawkerd/layers has the named stacks", () => {
+    const script =
+      "const m = await import('clawkerd/layers'); console.log(Object.keys(m).filter((k) => k.endsWith('Stack')).join())"
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: repoRoot,
+      encoding: "utf8"
+    })
+    expect(out.trim()).toBe("ConsoleStack,InitStack,SessionStack")
   })
 
   it("every relative import of a shipped module is shipped too", () => {
