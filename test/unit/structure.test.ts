@@ -76,6 +76,18 @@ describe("the folder order of src/", () => {
     expect(backwardsImports(graph)).toEqual([])
   })
 
+  it("grpc-js stays at the edges: the listener adapts its calls to a transport-neutral Session", () => {
+    const seeingGrpc = sources(src).filter((file) =>
+      !file.includes(`${path.sep}gen${path.sep}`) && fs.readFileSync(file, "utf8").includes("from \"@grpc/grpc-js\"")
+    ).map((file) => path.relative(src, file).split(path.sep).slice(0, 2).join("/"))
+    expect([...new Set(seeingGrpc)].sort()).toEqual([
+      "layers/listener",
+      "layers/logging",
+      "layers/register",
+      "programs/cp"
+    ])
+  })
+
   it("has no import cycle", () => {
     expect(cycleIn(graph)).toBeUndefined()
   })

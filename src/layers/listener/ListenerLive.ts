@@ -24,6 +24,7 @@ import { checkVerifiedPeer, isControlPlanePeer, peerInfo, reasonOfHandshakeError
 import type { RefusalLogLimits } from "./refusalLog.js"
 import { makeRefusalLog } from "./refusalLog.js"
 import { acceptedOf, makeRemoteAddresses } from "./remoteAddress.js"
+import { transportOf } from "./sessionTransport.js"
 import { statusAudit } from "./statusAudit.js"
 
 /** Largest Command accepted; a bigger one fails its Session with RESOURCE_EXHAUSTED (documented in SECURITY.md). */
@@ -119,7 +120,7 @@ export const ListenerLive: Layer.Layer<
           call.emit("error", { code: grpc.status.UNAUTHENTICATED, details: "peer not authorized" })
           return
         }
-        run(sessions.handle(call, peerInfo(cert, call.getPeer())))
+        run(Effect.flatMap(transportOf(call), (session) => sessions.handle(session, peerInfo(cert, call.getPeer()))))
       }
     })
     const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure())

@@ -1,5 +1,4 @@
-import type { ServerDuplexStream } from "@grpc/grpc-js"
-import { Clock, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Ref } from "effect"
+import { Clock, Deferred, Duration, Effect, Layer, Metric, Option, Ref } from "effect"
 import type { Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { errorMessage } from "../../lib/errorText.js"
 import { mirroredExitCode } from "../../lib/exitCodes.js"
@@ -9,30 +8,15 @@ import { ExitRequest } from "../../services/ExitRequest.js"
 import { MemoryReclaim } from "../../services/MemoryReclaim.js"
 import { ProgressReporter } from "../../services/ProgressReporter.js"
 import { Registrar } from "../../services/Registrar.js"
-import type { PeerInfo } from "../../services/SessionHandler.js"
+import type { PeerInfo, SessionTransport } from "../../services/SessionHandler.js"
 import { SessionHandler } from "../../services/SessionHandler.js"
 import type { ResponseSink } from "../../services/ShellExecutor.js"
 import { ShellExecutor } from "../../services/ShellExecutor.js"
 import { Supervisor } from "../../services/Supervisor.js"
-import type { InboundFrame } from "../../wire/commandFrame.js"
 import * as Metrics from "../telemetry/metrics.js"
-import { parentFromMetadata } from "../telemetry/traceParent.js"
+import { parentFromTraceContext } from "../telemetry/traceParent.js"
 import { makeDispatcher } from "./dispatch.js"
-import type { ReplyStream } from "./outbound.js"
 import { makeOutbound } from "./outbound.js"
-import { forEachAsync } from "./receive.js"
-
-type Call = ServerDuplexStream<InboundFrame, Response>
-
-/** The call as the Session's sender writes to it: grpc-js calls back once a reply was written. */
-const streamOf = (call: Call): ReplyStream => ({
-  write: (response, written) => call.write(response, written),
-  drained: Effect.callback<void>((resume) => {
-    const onDrain = () => resume(Effect.void)
-    call.once("drain", onDrain)
-    return Effect.sync(() => void call.off("drain", onDrain))
-  })
-})
 
 /** Runs `effect` once; later callers wait for the first run to finish. */
 const once = (effect: Effect.Effect<void>) =>
@@ -73,13 +57,9 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler, never, SessionCapab
         response.payload?.$case === "done" && response.payload.value.finalExitCode === 0
       )
 
-    const serve = (call: Call, peer: PeerInfo) =>
+    const serve = (session: SessionTransport, peer: PeerInfo) =>
       Effect.gen(function*() {
-        const peerCancelled = yield* Deferred.make<void>()
-        call.on("cancelled", () => Deferred.doneUnsafe(peerCancelled, Exit.void))
-        // grpc-js may emit 'error' on a broken stream; the receiver sees it, this keeps it from throwing.
-        call.on("error", () => undefined)
-        const outbound = yield* makeOutbound(streamOf(call), afterWrite)
+        const outbound = yield* makeOutbound(session, afterWrite)
         const shellSlot = yield* Ref.make<Option.Option<Effect.Effect<void>>>(Option.none())
 
         const stopping = yield* Ref.make(false)
@@ -123,30 +103,28 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler, never, SessionCapab
           exitAfterReply: sink.exitOnNonZero
         })
 
-        // destroyOnReturn false: the default iterator destroys the duplex at EOF, before our replies and status.
-        const commands = call.iterator({ destroyOnReturn: false }) as AsyncIterable<InboundFrame>
-        const received = yield* forEachAsync(commands, dispatch).pipe(
+        const received = yield* session.receive(dispatch).pipe(
           Effect.result,
-          Effect.raceFirst(Effect.as(Deferred.await(peerCancelled), "cancelled" as const))
+          Effect.raceFirst(Effect.as(session.cancelled, "cancelled" as const))
         )
         if (received === "cancelled") {
           yield* Log.info("session_cancelled", { peer_cn: peer.cn })
         } else if (received._tag === "Success") {
           yield* Log.info("session_eof", { peer_cn: peer.cn })
-        } else if (yield* Deferred.isDone(peerCancelled)) {
-          yield* Log.info("session_recv_teardown", { error: errorMessage(received.failure) })
+        } else if (yield* session.isCancelled) {
+          yield* Log.info("session_recv_teardown", { error: received.failure.message })
         } else {
-          yield* Log.error("session_recv_failed", { error: errorMessage(received.failure) })
+          yield* Log.error("session_recv_failed", { error: received.failure.message })
         }
         yield* stop
-        if (received !== "cancelled" && received._tag === "Success") call.end()
+        if (received !== "cancelled" && received._tag === "Success") yield* session.end
       }).pipe(Effect.scoped)
 
     let open = 0
     const countOpen = (change: 1 | -1) => Effect.suspend(() => Metric.update(Metrics.sessionsOpen, open += change))
 
     return SessionHandler.of({
-      handle: (call, peer) =>
+      handle: (session, peer) =>
         Effect.gen(function*() {
           yield* countOpen(1)
           const startedAt = yield* Clock.currentTimeMillis
@@ -155,7 +133,7 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler, never, SessionCapab
             peer_thumbprint: peer.thumbprint,
             remote_address: peer.remoteAddress
           })
-          yield* serve(call, peer).pipe(
+          yield* serve(session, peer).pipe(
             Effect.catchDefect((defect) =>
               Log.error("session_failed", { peer_cn: peer.cn, error: errorMessage(defect) })
             ),
@@ -172,7 +150,10 @@ export const SessionHandlerLive: Layer.Layer<SessionHandler, never, SessionCapab
         }).pipe(
           Effect.withSpan("clawkerd.session", {
             attributes: { peer_cn: peer.cn, remote_address: peer.remoteAddress },
-            ...Option.match(parentFromMetadata(call.metadata), { onNone: () => ({}), onSome: (parent) => ({ parent }) })
+            ...Option.match(parentFromTraceContext(session.traceContext), {
+              onNone: () => ({}),
+              onSome: (parent) => ({ parent })
+            })
           })
         )
     })
