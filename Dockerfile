@@ -41,8 +41,7 @@ COPY --from=builder /opt/clawkerd/package.json ./package.json
 COPY --from=builder /opt/clawkerd/dist/programs/bin.js /opt/clawkerd/dist/programs/guard.js \
   /opt/clawkerd/dist/programs/codeCache.js /opt/clawkerd/dist/programs/version.js \
   /opt/clawkerd/dist/programs/clawkerd.cjs /opt/clawkerd/dist/programs/clawkerd.cjs.v8cache ./dist/programs/
-COPY --from=builder /opt/clawkerd/dist/platform/bootGuard.js ./dist/platform/
-COPY --from=builder /opt/clawkerd/dist/domain/signals.js ./dist/domain/
+COPY --from=builder /opt/clawkerd/dist/platform/bootGuard.js /opt/clawkerd/dist/platform/signals.js ./dist/platform/
 COPY --from=builder /opt/clawkerd/node_modules/undici ./node_modules/undici
 COPY --from=builder /opt/clawkerd/native/package.json /opt/clawkerd/native/index.cjs ./node_modules/@clawkerd/native/
 COPY --from=builder /opt/clawkerd/native/build/Release/clawkerd_native.node \

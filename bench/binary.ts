@@ -26,7 +26,7 @@ const bundleFiles = (): ReadonlyArray<string> => [
     path.join(repoRoot, "dist/programs", f)
   ),
   path.join(repoRoot, "dist/platform/bootGuard.js"),
-  path.join(repoRoot, "dist/domain/signals.js"),
+  path.join(repoRoot, "dist/platform/signals.js"),
   path.join(repoRoot, "node_modules/undici"),
   path.join(repoRoot, "native/index.cjs"),
   path.join(repoRoot, "native/package.json"),

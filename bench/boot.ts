@@ -1,6 +1,6 @@
 import * as net from "node:net"
 import * as tls from "node:tls"
-import type { ClientCredentials } from "../src/devkit/cpClient.js"
+import type { ClientCredentials } from "../src/programs/cp/cpClient.js"
 import { cpCredentials } from "../test/support/daemonInNamespace.js"
 import type { Namespaced } from "../test/support/pidns.js"
 import type { Bench } from "./harness.js"

@@ -1,5 +1,5 @@
-import * as C from "../src/devkit/commands.js"
-import { connect, CpSession, outputOf } from "../src/devkit/cpClient.js"
+import * as C from "../src/programs/cp/commands.js"
+import { connect, CpSession, outputOf } from "../src/programs/cp/cpClient.js"
 import { cpCredentials } from "../test/support/daemonInNamespace.js"
 import type { Bench } from "./harness.js"
 import { measure, memoryOf } from "./harness.js"

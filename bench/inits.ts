@@ -1,4 +1,4 @@
-import * as C from "../src/devkit/commands.js"
+import * as C from "../src/programs/cp/commands.js"
 import type { BootstrapFixture } from "../test/support/fixtures.js"
 import type { Namespaced } from "../test/support/pidns.js"
 import type { BenchContext } from "./harness.js"

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process"
-import * as C from "../src/devkit/commands.js"
-import type { CpSession } from "../src/devkit/cpClient.js"
+import * as C from "../src/programs/cp/commands.js"
+import type { CpSession } from "../src/programs/cp/cpClient.js"
 import type { Bench } from "./harness.js"
 import { measure, percentile } from "./harness.js"
 import { deployment, startDaemon } from "./rigs.js"

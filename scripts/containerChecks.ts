@@ -11,12 +11,12 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import { startAgentService } from "../src/devkit/agentService.js"
-import { mintAssertion, newAssertionSigner } from "../src/devkit/assertion.js"
-import { writeBootstrapDir } from "../src/devkit/bootstrapDir.js"
-import { startOAuthServer } from "../src/devkit/oauthServer.js"
-import { agentCommonName, mintDeployment } from "../src/devkit/pki.js"
-import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_INIT_MARKER, DEFAULT_LOG_DIR } from "../src/domain/constants.js"
+import { startAgentService } from "../devkit/agentService.js"
+import { mintAssertion, newAssertionSigner } from "../devkit/assertion.js"
+import { writeBootstrapDir } from "../devkit/bootstrapDir.js"
+import { startOAuthServer } from "../devkit/oauthServer.js"
+import { agentCommonName, mintDeployment } from "../devkit/pki.js"
+import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_INIT_MARKER, DEFAULT_LOG_DIR } from "../src/lib/constants.js"
 
 const { values: opts } = parseArgs({
   options: {

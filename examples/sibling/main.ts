@@ -4,22 +4,18 @@
  * Hello only, over clawkerd's CP-only mTLS listener. Every other Command is refused. Its exit code is the
  * CMD's. Run: `node --import tsx examples/sibling/main.ts CMD...` with clawkerd's environment variables.
  */
+import { Log } from "clawkerd"
 import {
   BootstrapStoreNode,
-  DaemonConfig,
   DaemonConfigLive,
-  ErrorCode,
   InitStack,
-  isMalformed,
   ListenerLive,
   loadLoggingSettings,
-  Log,
-  LoggingLive,
-  Responses,
-  SessionHandler,
-  ShutdownSignal,
-  Supervisor
-} from "clawkerd"
+  LoggingLive
+} from "clawkerd/layers"
+import { DaemonConfig, SessionHandler, ShutdownSignal, Supervisor } from "clawkerd/services"
+import type { Response } from "clawkerd/wire"
+import { ErrorCode, isMalformed, Responses } from "clawkerd/wire"
 import { Effect, Layer } from "effect"
 
 /** Hello answers whether the CMD runs; anything else is refused with the spec's error shape. */
@@ -27,28 +23,25 @@ const HelloOnly = Layer.effect(
   SessionHandler,
   Effect.gen(function*() {
     const supervisor = yield* Supervisor
-    const run = Effect.runForkWith(yield* Effect.context<never>())
     return SessionHandler.of({
-      handle: (call, peer) =>
-        Effect.andThen(
-          Log.info("sibling_session", { peer_cn: peer.cn }),
-          Effect.callback<void>((resume) => {
-            call.on("data", (frame) => {
-              if (isMalformed(frame) || frame.payload?.$case !== "hello") {
-                const id = isMalformed(frame) ? "" : frame.commandId
-                call.write(Responses.error(id, ErrorCode.ERROR_CODE_INVALID_REQUEST, "this daemon serves Hello only"))
-                return
-              }
-              const id = frame.commandId
-              run(Effect.map(supervisor.spawned, (running) => call.write(Responses.helloAck(id, false, running))))
-            })
-            call.on("end", () => {
-              call.end()
-              resume(Effect.void)
-            })
-            call.on("error", () => resume(Effect.void))
-          })
-        )
+      handle: (session, peer) =>
+        Effect.gen(function*() {
+          yield* Log.info("sibling_session", { peer_cn: peer.cn })
+          // Replies this small never wait for the transport to drain.
+          const reply = (response: Response) => Effect.sync(() => void session.write(response, () => undefined))
+          yield* session.receive((frame) => {
+            if (isMalformed(frame) || frame.payload?.$case !== "hello") {
+              const id = isMalformed(frame) ? "" : frame.commandId
+              return reply(Responses.error(id, ErrorCode.ERROR_CODE_INVALID_REQUEST, "this daemon serves Hello only"))
+            }
+            return Effect.flatMap(supervisor.spawned, (running) =>
+              reply(Responses.helloAck(frame.commandId, false, running)))
+          }).pipe(
+            Effect.andThen(session.end),
+            Effect.catchTag("SessionBroken", (e) =>
+              Log.info("sibling_session_broken", { error: e.message }))
+          )
+        })
     })
   })
 )

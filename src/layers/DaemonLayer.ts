@@ -1,25 +1,25 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Duration, Effect, Layer } from "effect"
-import { onOwnFiber } from "../domain/fibers.js"
+import { onOwnFiber } from "../lib/fibers.js"
 import { ProgressReporter } from "../services/ProgressReporter.js"
 import { Reaper } from "../services/Reaper.js"
-import { AgentStateLive } from "./AgentStateLive.js"
-import { BootstrapStoreLive } from "./BootstrapStoreLive.js"
-import { DaemonConfigLive } from "./DaemonConfigLive.js"
-import { ExitRequestLive } from "./ExitRequestLive.js"
-import { GrpcLogLive } from "./GrpcLogLive.js"
-import { HydraLive } from "./HydraLive.js"
-import { ListenerLive } from "./ListenerLive.js"
-import { MemoryReclaimLive } from "./MemoryReclaimLive.js"
-import { ProcessRegistryLive } from "./ProcessRegistryLive.js"
-import { ProgressReporterLive } from "./ProgressReporterLive.js"
-import { ReaperLive } from "./ReaperLive.js"
-import { RegistrarLive } from "./RegistrarLive.js"
-import { SessionHandlerLive } from "./SessionHandlerLive.js"
-import { ShellExecutorLive } from "./ShellExecutorLive.js"
-import { ShutdownSignalLive } from "./ShutdownSignalLive.js"
-import { SupervisorLive } from "./SupervisorLive.js"
-import { UserResolverLive } from "./UserResolverLive.js"
+import { BootstrapStoreLive } from "./bootstrap/BootstrapStoreLive.js"
+import { DaemonConfigLive } from "./config/DaemonConfigLive.js"
+import { AgentStateLive } from "./lifecycle/AgentStateLive.js"
+import { ExitRequestLive } from "./lifecycle/ExitRequestLive.js"
+import { MemoryReclaimLive } from "./lifecycle/MemoryReclaimLive.js"
+import { ProgressReporterLive } from "./lifecycle/ProgressReporterLive.js"
+import { ShutdownSignalLive } from "./lifecycle/ShutdownSignalLive.js"
+import { ListenerLive } from "./listener/ListenerLive.js"
+import { GrpcLogLive } from "./logging/GrpcLogLive.js"
+import { ProcessRegistryLive } from "./reaper/ProcessRegistryLive.js"
+import { ReaperLive } from "./reaper/ReaperLive.js"
+import { HydraLive } from "./register/HydraLive.js"
+import { RegistrarLive } from "./register/RegistrarLive.js"
+import { SessionHandlerLive } from "./session/SessionHandlerLive.js"
+import { ShellExecutorLive } from "./shell/ShellExecutorLive.js"
+import { SupervisorLive } from "./supervisor/SupervisorLive.js"
+import { UserResolverLive } from "./supervisor/UserResolverLive.js"
 
 /**
  * Orphans still alive at teardown get SIGTERM, then SIGKILL after this. Short on purpose: the user
@@ -55,6 +55,18 @@ export const InitStack = OrphanDrainOnRelease.pipe(
 )
 
 /**
+ * The CP's Session and everything it reaches beyond the init: the SessionHandler, ShellCommand
+ * pipelines and the Register coordinator over Hydra. Needs InitStack's services, BootstrapStore,
+ * DaemonConfig and a ProgressReporter (ConsoleStack, or ProgressReporter.disabled).
+ */
+export const SessionStack = SessionHandlerLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraLive))))
+)
+
+/** The console during CP-driven init: the banner, printed at boot, and the init steps' lines. */
+export const ConsoleStack = Banner.pipe(Layer.provideMerge(ProgressReporterLive))
+
+/**
  * The whole daemon, one layer per line in boot order (spec: config, banner, user, bootstrap,
  * Register coordinator, listener). Each line is built after the ones below it and released before
  * them, so the reverse of this list is the teardown: listener force-closed, Sessions and their
@@ -62,12 +74,10 @@ export const InitStack = OrphanDrainOnRelease.pipe(
  */
 export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
   ListenerLive.pipe(
-    Layer.provideMerge(SessionHandlerLive),
-    Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraLive)))),
+    Layer.provideMerge(SessionStack),
     Layer.provideMerge(BootstrapStoreNode),
     Layer.provideMerge(InitStack),
-    Layer.provideMerge(Banner),
-    Layer.provideMerge(ProgressReporterLive),
+    Layer.provideMerge(ConsoleStack),
     Layer.provideMerge(GrpcLogLive),
     Layer.provideMerge(DaemonConfigLive(userCmd))
   )

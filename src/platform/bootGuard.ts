@@ -1,6 +1,6 @@
 import * as inspector from "node:inspector"
 import { isSea } from "node:sea"
-import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../domain/signals.js"
+import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "./signals.js"
 
 /*
  * What must hold before any other module of clawkerd is evaluated; src/programs/bin.ts imports this

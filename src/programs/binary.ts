@@ -3,6 +3,7 @@
 import "./guard.js"
 import * as path from "node:path"
 import { getRawAsset } from "node:sea"
+import { errorMessage } from "../lib/errorText.js"
 import type { EmbeddedFile } from "../platform/unpackNative.js"
 import { UNPACKED_NATIVE, unpackNative } from "../platform/unpackNative.js"
 import { compileSource, runCompiled } from "./codeCache.js"
@@ -37,7 +38,7 @@ try {
   const globals = globalThis as { [UNPACKED_NATIVE]?: unknown }
   globals[UNPACKED_NATIVE] = unpackNative(embedded(CLAWKERD_EMBEDDED.addon), embedded(CLAWKERD_EMBEDDED.shim))
 } catch (e) {
-  stderrLine("error", "native_unpack_failed", e instanceof Error ? e.message : String(e))
+  stderrLine("error", "native_unpack_failed", errorMessage(e))
   process.exit(1)
 }
 

@@ -2,14 +2,15 @@
 import { Data, Result } from "effect"
 import * as fs from "node:fs"
 import { constants } from "node:os"
-import * as C from "../devkit/commands.js"
-import type { ExecArgs } from "../devkit/cpArgs.js"
-import { parseCpArgs } from "../devkit/cpArgs.js"
-import { connect, CpSession, outputOf } from "../devkit/cpClient.js"
-import { describeResponse } from "../devkit/describe.js"
-import { parseGroup, parsePasswd, resolveExecUserSpec } from "../domain/passwd.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../gen/clawker/clawkerd/v1/clawkerd.js"
+import { parseGroup, parsePasswd, resolveExecUserSpec } from "../layers/supervisor/passwd.js"
+import { errorMessage } from "../lib/errorText.js"
+import * as C from "./cp/commands.js"
+import type { ExecArgs } from "./cp/cpArgs.js"
+import { parseCpArgs } from "./cp/cpArgs.js"
+import { connect, CpSession, outputOf } from "./cp/cpClient.js"
+import { describeResponse } from "./cp/describe.js"
 import { packageVersion } from "./version.js"
 
 /* eslint-disable no-console -- a command-line tool */
@@ -188,7 +189,7 @@ const readPem = (flag: string, file: string) => {
   try {
     return fs.readFileSync(file, "utf8")
   } catch (e) {
-    throw new CpExit({ code: 2, message: `--${flag} ${file}: ${e instanceof Error ? e.message : String(e)}` })
+    throw new CpExit({ code: 2, message: `--${flag} ${file}: ${errorMessage(e)}` })
   }
 }
 
@@ -239,7 +240,7 @@ main().then(
       console.error(`clawkerd-cp: ${error.message}`)
       process.exit(error.code)
     }
-    console.error(`clawkerd-cp: ${error instanceof Error ? error.message : String(error)}`)
+    console.error(`clawkerd-cp: ${errorMessage(error)}`)
     process.exit(1)
   }
 )

@@ -1,6 +1,7 @@
 // First: signal handling and the inspector (src/platform/bootGuard.ts); bin.js already did it when it ran us.
 import "./guard.js"
 import { Effect } from "effect"
+import { errorDetail } from "../lib/errorText.js"
 import { main } from "./main.js"
 
 /*
@@ -9,7 +10,7 @@ import { main } from "./main.js"
  * PID 1 goes on.
  */
 const report = (event: string) => (reason: unknown) => {
-  const detail = reason instanceof Error ? reason.stack ?? reason.message : String(reason)
+  const detail = errorDetail(reason)
   process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: "error", event, detail }) + "\n")
 }
 process.on("unhandledRejection", report("unhandled_rejection"))

@@ -1,12 +1,12 @@
 import { Effect, Layer, Option } from "effect"
-import { EXIT_CONFIG, EXIT_TRANSIENT, withFailure } from "../domain/exitCodes.js"
-import { formatHostPort } from "../domain/hostPort.js"
-import * as Log from "../domain/log.js"
-import { loadDaemonConfig, loadLoggingSettings, loadTelemetrySettings } from "../layers/DaemonConfigLive.js"
+import { loadDaemonConfig, loadLoggingSettings, loadTelemetrySettings } from "../layers/config/DaemonConfigLive.js"
 import { DaemonLayer } from "../layers/DaemonLayer.js"
-import { LoggingLive, LoggingTo } from "../layers/Logging.js"
-import type { TelemetryIdentity } from "../layers/OtlpLive.js"
-import { StrayErrorsLive } from "../layers/StrayErrorsLive.js"
+import { LoggingLive, LoggingTo } from "../layers/logging/Logging.js"
+import { StrayErrorsLive } from "../layers/logging/StrayErrorsLive.js"
+import type { TelemetryIdentity } from "../layers/telemetry/OtlpLive.js"
+import { EXIT_CONFIG, EXIT_TRANSIENT, withFailure } from "../lib/exitCodes.js"
+import { formatHostPort } from "../lib/hostPort.js"
+import * as Log from "../lib/log.js"
 import { hardenSelf } from "../platform/execShim.js"
 import { addon } from "../platform/native.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
@@ -24,7 +24,7 @@ type WakeUp =
   | { readonly _tag: "signal"; readonly signal: NodeJS.Signals }
   | { readonly _tag: "child"; readonly code: number }
   | { readonly _tag: "fatal"; readonly message: string }
-  | { readonly _tag: "requested"; readonly code: number }
+  | { readonly _tag: "requested"; readonly code: number; readonly settle: Effect.Effect<void> }
 
 /** Printed once to stderr for a configuration error: the operator reads this line first. */
 const reportBootFailure = (message: string, code: number) =>
@@ -71,7 +71,7 @@ const finish = (ending: Ending) =>
   })
 
 /** The running daemon: wait for the first wake-up event, stop the user CMD as needed, say how it ended. */
-const serve = Effect.gen(function*() {
+export const serve = Effect.gen(function*() {
   const config = yield* DaemonConfig
   const listener = yield* Listener
   const supervisor = yield* Supervisor
@@ -84,7 +84,7 @@ const serve = Effect.gen(function*() {
     Effect.map(shutdown.received, (signal) => ({ _tag: "signal", signal })),
     Effect.map(supervisor.exited, (code) => ({ _tag: "child", code })),
     Effect.catch(listener.fatal, (e) => Effect.succeed({ _tag: "fatal", message: e.message })),
-    Effect.map(exitRequest.requested, (code) => ({ _tag: "requested", code }))
+    Effect.map(exitRequest.requested, ({ code, settle }) => ({ _tag: "requested", code, settle }))
   ]
   const wake = yield* Effect.raceAll(wakeUps)
 
@@ -108,6 +108,8 @@ const serve = Effect.gen(function*() {
       yield* Log.error("listener_fatal_received", { error: wake.message })
       return ended((yield* stopChild) ?? EXIT_TRANSIENT, wake.message)
     case "requested": {
+      // The asking Session's Stop first: its last reply reaches the CP before anything shuts down.
+      yield* wake.settle
       // AgentReady asks for the exit after a failed spawn, once its Error is out.
       const spawnFailure = yield* supervisor.spawnFailure
       if (Option.isSome(spawnFailure)) {
@@ -163,7 +165,10 @@ const telemetryLayer = (telemetry: TelemetrySettings, identity: TelemetryIdentit
   telemetry.endpoint === undefined
     ? Layer.empty
     : Layer.unwrap(
-      Effect.map(Effect.promise(() => import("../layers/OtlpLive.js")), ({ OtlpLive }) => OtlpLive(telemetry, identity))
+      Effect.map(
+        Effect.promise(() => import("../layers/telemetry/OtlpLive.js")),
+        ({ OtlpLive }) => OtlpLive(telemetry, identity)
+      )
     )
 
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>

@@ -1,5 +1,4 @@
-import type { Effect } from "effect"
-import { Context } from "effect"
+import { Context, Effect, Layer } from "effect"
 
 /** What Hello reports: the init marker (survives restarts) and whether this process spawned the user CMD. */
 export interface AgentStateShape {
@@ -13,4 +12,12 @@ export interface AgentStateShape {
   readonly markCmdRunning: Effect.Effect<void>
 }
 
-export class AgentState extends Context.Service<AgentState, AgentStateShape>()("clawkerd/AgentState") {}
+export class AgentState extends Context.Service<AgentState, AgentStateShape>()("clawkerd/AgentState") {
+  /** No init marker and no CMD of its own: Hello reports neither, AgentInitialized is answered and forgotten. */
+  static readonly disabled: Layer.Layer<AgentState> = Layer.succeed(AgentState, {
+    initialized: Effect.succeed(false),
+    cmdRunning: Effect.succeed(false),
+    markInitialized: Effect.void,
+    markCmdRunning: Effect.void
+  })
+}

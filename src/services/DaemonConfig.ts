@@ -1,10 +1,8 @@
 import type { Duration, LogLevel, Option } from "effect"
 import { Context, Data } from "effect"
+import type { HostPort } from "../lib/hostPort.js"
 
-export interface HostPort {
-  readonly host: string
-  readonly port: number
-}
+export type { HostPort }
 
 /** Where and how clawkerd logs; readable before the rest of the config is known to be valid. */
 export interface LoggingSettings {

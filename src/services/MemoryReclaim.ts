@@ -1,5 +1,4 @@
-import type { Effect } from "effect"
-import { Context } from "effect"
+import { Context, Effect, Layer } from "effect"
 
 /**
  * Gives memory back once the daemon goes quiet. V8 keeps the heap pages and glibc the malloc'd memory
@@ -14,4 +13,7 @@ export interface MemoryReclaimShape {
   readonly settled: Effect.Effect<void>
 }
 
-export class MemoryReclaim extends Context.Service<MemoryReclaim, MemoryReclaimShape>()("clawkerd/MemoryReclaim") {}
+export class MemoryReclaim extends Context.Service<MemoryReclaim, MemoryReclaimShape>()("clawkerd/MemoryReclaim") {
+  /** Memory is left to the runtime. */
+  static readonly disabled: Layer.Layer<MemoryReclaim> = Layer.succeed(MemoryReclaim, { settled: Effect.void })
+}

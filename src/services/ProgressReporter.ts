@@ -1,5 +1,4 @@
-import type { Effect } from "effect"
-import { Context } from "effect"
+import { Context, Effect, Layer } from "effect"
 
 /**
  * clawkerd's console during CP-driven init (spec session.md §6). Every call is a no-op once muted;
@@ -20,4 +19,14 @@ export interface ProgressReporterShape {
 
 export class ProgressReporter
   extends Context.Service<ProgressReporter, ProgressReporterShape>()("clawkerd/ProgressReporter")
-{}
+{
+  /** A console nobody watches: every call does nothing. */
+  static readonly disabled: Layer.Layer<ProgressReporter> = Layer.succeed(ProgressReporter, {
+    banner: Effect.void,
+    startStep: () => Effect.void,
+    endStep: () => Effect.void,
+    echo: () => Effect.void,
+    final: Effect.void,
+    mute: Effect.void
+  })
+}

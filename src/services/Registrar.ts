@@ -1,5 +1,4 @@
-import type { Effect } from "effect"
-import { Context } from "effect"
+import { Context, Effect, Layer } from "effect"
 
 /** What RegisterDone carries. */
 export interface RegisterOutcome {
@@ -12,4 +11,9 @@ export interface RegistrarShape {
   readonly register: Effect.Effect<RegisterOutcome>
 }
 
-export class Registrar extends Context.Service<Registrar, RegistrarShape>()("clawkerd/Registrar") {}
+export class Registrar extends Context.Service<Registrar, RegistrarShape>()("clawkerd/Registrar") {
+  /** No Register coordinator: RegisterRequired is answered RegisterDone{ok: false} naming what is missing. */
+  static readonly disabled: Layer.Layer<Registrar> = Layer.succeed(Registrar, {
+    register: Effect.succeed({ ok: false, error: "clawkerd has no register coordinator wired" })
+  })
+}

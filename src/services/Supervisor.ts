@@ -1,14 +1,17 @@
-import type { Duration, Effect, Option } from "effect"
-import { Context, Data } from "effect"
+import type { Duration } from "effect"
+import { Context, Data, Effect, Layer, Option } from "effect"
 
 export type SpawnOutcome = "spawned" | "already-spawned"
 
 export class SpawnError extends Data.TaggedError("SpawnError")<{ readonly message: string }> {}
 
+/** AgentReady reached a daemon without a Supervisor (Supervisor.disabled): there is no CMD to spawn. */
+export class SpawnUnwired extends Data.TaggedError("SpawnUnwired")<{ readonly message: string }> {}
+
 /** The user CMD, supervised as an init supervises its main child. */
 export interface SupervisorShape {
   /** AgentReady: start the user CMD once; later calls answer "already-spawned", or the first attempt's error. */
-  readonly spawn: (defaultCmd: string) => Effect.Effect<SpawnOutcome, SpawnError>
+  readonly spawn: (defaultCmd: string) => Effect.Effect<SpawnOutcome, SpawnError | SpawnUnwired>
   readonly spawned: Effect.Effect<boolean>
   /** The error of the spawn that failed (spawning is single-shot), if one did. */
   readonly spawnFailure: Effect.Effect<Option.Option<string>>
@@ -26,4 +29,14 @@ export interface SupervisorShape {
   readonly stop: (grace: Duration.Duration) => Effect.Effect<Option.Option<number>>
 }
 
-export class Supervisor extends Context.Service<Supervisor, SupervisorShape>()("clawkerd/Supervisor") {}
+export class Supervisor extends Context.Service<Supervisor, SupervisorShape>()("clawkerd/Supervisor") {
+  /** No user CMD: AgentReady is refused (SpawnUnwired), nothing ever exits. */
+  static readonly disabled: Layer.Layer<Supervisor> = Layer.succeed(Supervisor, {
+    spawn: () => Effect.fail(new SpawnUnwired({ message: "spawn entry not wired" })),
+    spawned: Effect.succeed(false),
+    spawnFailure: Effect.succeed(Option.none()),
+    answering: (reply) => reply,
+    exited: Effect.never,
+    stop: () => Effect.succeed(Option.none())
+  })
+}

@@ -1,9 +1,9 @@
 import * as fs from "node:fs"
 import * as net from "node:net"
 import { describe, expect, it } from "vitest"
-import * as C from "../../src/devkit/commands.js"
-import { outputOf } from "../../src/devkit/cpClient.js"
 import { descendantsOf, readProcTable } from "../../src/layers/reaper/procTable.js"
+import * as C from "../../src/programs/cp/commands.js"
+import { outputOf } from "../../src/programs/cp/cpClient.js"
 import { TESTER } from "../support/accounts.js"
 
 import { daemonsOfFile } from "../support/daemonsOfFile.js"

@@ -7,7 +7,7 @@ import { assertBuilt, repoRoot } from "../support/daemon.js"
 describe("npm run demo", () => {
   it("drives clawkerd from boot to the user CMD's exit and prints the timeline", async () => {
     assertBuilt()
-    const child = spawn(process.execPath, [path.join(repoRoot, "dist/programs/demo.js")], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "devkit/demo.ts")], {
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""

@@ -1,9 +1,9 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { DEMO_TRACEPARENT, runDemo } from "../../src/devkit/demoRun.js"
-import type { OtlpReceiver, ReceivedSpan, ReceiverBehaviour } from "../../src/devkit/otlpReceiver.js"
-import { startOtlpReceiver } from "../../src/devkit/otlpReceiver.js"
+import { DEMO_TRACEPARENT, runDemo } from "../../devkit/demoRun.js"
+import type { OtlpReceiver, ReceivedSpan, ReceiverBehaviour } from "../../devkit/otlpReceiver.js"
+import { startOtlpReceiver } from "../../devkit/otlpReceiver.js"
 import { assertBuilt, repoRoot } from "../support/daemon.js"
 
 /*

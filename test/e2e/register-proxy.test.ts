@@ -1,6 +1,6 @@
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as C from "../../src/devkit/commands.js"
+import * as C from "../../src/programs/cp/commands.js"
 import { daemonsOfFile } from "../support/daemonsOfFile.js"
 import { pidNamespaceUnavailable } from "../support/pidns.js"
 

@@ -1,7 +1,7 @@
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import * as C from "../../src/devkit/commands.js"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import * as C from "../../src/programs/cp/commands.js"
 import { repoRoot } from "../support/daemon.js"
 import { daemonsOfFile } from "../support/daemonsOfFile.js"
 import { pidNamespaceUnavailable } from "../support/pidns.js"

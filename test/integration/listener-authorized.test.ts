@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as C from "../../src/devkit/commands.js"
-import type { CpSession } from "../../src/devkit/cpClient.js"
+import * as C from "../../src/programs/cp/commands.js"
+import type { CpSession } from "../../src/programs/cp/cpClient.js"
 import type { ListenerRig } from "../support/listenerRig.js"
 import { startListenerRig } from "../support/listenerRig.js"
 import { waitFor } from "../support/wait.js"

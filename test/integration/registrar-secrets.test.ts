@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import type { OAuthFault } from "../../src/devkit/oauthServer.js"
+import type { OAuthFault } from "../../devkit/oauthServer.js"
 import { Registrar } from "../../src/services/Registrar.js"
 import { captureLogs } from "../support/logs.js"
 import type { Rig, RigOptions } from "../support/registerRig.js"

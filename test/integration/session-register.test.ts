@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as C from "../../src/devkit/commands.js"
+import * as C from "../../src/programs/cp/commands.js"
 import type { Registrar } from "../../src/services/Registrar.js"
 import type { ListenerRig } from "../support/listenerRig.js"
 import { startRegisterListenerRig } from "../support/listenerRig.js"

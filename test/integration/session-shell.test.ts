@@ -1,12 +1,12 @@
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as C from "../../src/devkit/commands.js"
-import { outputOf } from "../../src/devkit/cpClient.js"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
-import { ExitRequestLive } from "../../src/layers/ExitRequestLive.js"
-import { ProcessRegistryLive } from "../../src/layers/ProcessRegistryLive.js"
-import { ShellExecutorLive } from "../../src/layers/ShellExecutorLive.js"
+import { ExitRequestLive } from "../../src/layers/lifecycle/ExitRequestLive.js"
+import { ProcessRegistryLive } from "../../src/layers/reaper/ProcessRegistryLive.js"
+import { ShellExecutorLive } from "../../src/layers/shell/ShellExecutorLive.js"
+import * as C from "../../src/programs/cp/commands.js"
+import { outputOf } from "../../src/programs/cp/cpClient.js"
 import { ExitRequest } from "../../src/services/ExitRequest.js"
 import { ProgressReporter } from "../../src/services/ProgressReporter.js"
 import { startListenerRig } from "../support/listenerRig.js"
@@ -171,15 +171,17 @@ describe("Session dispatch with the ShellExecutor wired", () => {
     expect(progressCalls.filter((c) => c.startsWith(`end ${id}`))[0]).toBe(`end ${id} true`)
   })
 
-  it("exit_on_non_zero: CP receives Done{3} before the daemon is asked to exit with 3; other commands are killed", async () => {
+  it("exit_on_non_zero: the daemon is asked to exit with 3 and the Session's Stop, which kills the other commands; CP has Done{3}", async () => {
     const s = rig.session()
     s.send(C.shell("bystander", [C.stage(["sleep", "300"])], { exitOnNonZero: true }))
     expect((await s.next("bystander")).payload?.$case).toBe("started")
     s.send(C.sh("init-abcdef012345-pre-run-1", "exit 3", { exitOnNonZero: true }))
     const replies = await s.collectUntilTerminal("init-abcdef012345-pre-run-1")
     expect(replies.at(-1)!.payload).toEqual({ $case: "done", value: { finalExitCode: 3 } })
-    const code = await rig.run(Effect.flatMap(ExitRequest, (e) => e.requested))
+    const { code, settle } = await rig.run(Effect.flatMap(ExitRequest, (e) => e.requested))
     expect(code).toBe(3)
+    // What main does before its shutdown: the asking Session's Stop.
+    await rig.run(settle)
     expect(rig.logs.events("command_exit_on_non_zero")[0]).toMatchObject({
       command_id: "init-abcdef012345-pre-run-1",
       final_exit_code: 3,

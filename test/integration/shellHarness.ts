@@ -3,8 +3,8 @@ import type { Scope } from "effect"
 import { Duration, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import type { PipeStage, Response, ShellCommand } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
-import { ProcessRegistryLive } from "../../src/layers/ProcessRegistryLive.js"
-import { ShellExecutorLive } from "../../src/layers/ShellExecutorLive.js"
+import { ProcessRegistryLive } from "../../src/layers/reaper/ProcessRegistryLive.js"
+import { ShellExecutorLive } from "../../src/layers/shell/ShellExecutorLive.js"
 import type { ProcessRegistry } from "../../src/services/ProcessRegistry.js"
 import type { ProgressReporterShape } from "../../src/services/ProgressReporter.js"
 import { ProgressReporter } from "../../src/services/ProgressReporter.js"
@@ -52,7 +52,7 @@ export const executorLayer = (reporter: Layer.Layer<ProgressReporter> | undefine
   const logs = captureLogs()
   const executor = ShellExecutorLive.pipe(
     Layer.provideMerge(ProcessRegistryLive),
-    Layer.provide(reporter ?? Layer.empty)
+    Layer.provide(reporter ?? ProgressReporter.disabled)
   )
   return { logs, layer: Layer.merge(executor, logs.layer) }
 }

@@ -3,8 +3,8 @@ import { Effect } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { isTerminal } from "../../src/domain/responses.js"
 import { OUTPUT_READ_SIZE } from "../../src/layers/shell/outputDrain.js"
+import { isTerminal } from "../../src/wire/responses.js"
 import {
   doneCode,
   inSession,

@@ -9,8 +9,8 @@ import { assertBuilt, repoRoot } from "../support/daemon.js"
  */
 const script = `
 import { Effect, Layer, LogLevel } from "effect"
-import { LoggingTo } from "${path.join(repoRoot, "dist/layers/Logging.js")}"
-import { StrayErrorsLive } from "${path.join(repoRoot, "dist/layers/StrayErrorsLive.js")}"
+import { LoggingTo } from "${path.join(repoRoot, "dist/layers/logging/Logging.js")}"
+import { StrayErrorsLive } from "${path.join(repoRoot, "dist/layers/logging/StrayErrorsLive.js")}"
 const logging = LoggingTo({ agent: "a", project: "", logDir: "/", logLevel: "Info", logStderr: false },
   (line) => process.stdout.write(line))
 await Effect.runPromise(Effect.scoped(Effect.gen(function*() {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { readLogEvents } from "../../src/devkit/daemonLog.js"
+import { readLogEvents } from "../../devkit/daemonLog.js"
 import { runBin } from "../support/daemon.js"
 import type { BootstrapFixture } from "../support/fixtures.js"
 import { bootstrapFixture, tempDir } from "../support/fixtures.js"

@@ -1,5 +1,5 @@
 import { ConfigProvider, Effect, Layer } from "effect"
-import { loadDaemonConfig } from "../../src/layers/DaemonConfigLive.js"
+import { loadDaemonConfig } from "../../src/layers/config/DaemonConfigLive.js"
 import { DaemonConfig } from "../../src/services/DaemonConfig.js"
 
 /** DaemonConfig parsed by the real config code from an environment map (agent dev, project demo). */

@@ -5,7 +5,7 @@
  */
 import "../../src/programs/guard.js"
 import { Effect } from "effect"
-import { ShutdownSignalLive } from "../../src/layers/ShutdownSignalLive.js"
+import { ShutdownSignalLive } from "../../src/layers/lifecycle/ShutdownSignalLive.js"
 import { ShutdownSignal } from "../../src/services/ShutdownSignal.js"
 
 process.kill(process.pid, "SIGHUP")

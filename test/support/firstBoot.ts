@@ -1,6 +1,6 @@
 import { expect } from "vitest"
-import * as C from "../../src/devkit/commands.js"
-import type { CpSession } from "../../src/devkit/cpClient.js"
+import * as C from "../../src/programs/cp/commands.js"
+import type { CpSession } from "../../src/programs/cp/cpClient.js"
 
 /** What the CP does first on a fresh container: Hello (not initialized, no CMD yet), then Register, which succeeds. */
 export const helloThenRegister = async (s: CpSession) => {

@@ -2,11 +2,11 @@ import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { AssertionSigner } from "../../src/devkit/assertion.js"
-import { mintAssertion, newAssertionSigner } from "../../src/devkit/assertion.js"
-import { writeBootstrapDir } from "../../src/devkit/bootstrapDir.js"
-import type { Deployment } from "../../src/devkit/pki.js"
-import { mintDeployment } from "../../src/devkit/pki.js"
+import type { AssertionSigner } from "../../devkit/assertion.js"
+import { mintAssertion, newAssertionSigner } from "../../devkit/assertion.js"
+import { writeBootstrapDir } from "../../devkit/bootstrapDir.js"
+import type { Deployment } from "../../devkit/pki.js"
+import { mintDeployment } from "../../devkit/pki.js"
 
 export const tempDir = (prefix = "clawkerd-test-") => fs.mkdtemp(path.join(os.tmpdir(), prefix))
 

@@ -1,9 +1,12 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 
-/** The relative modules a built ES module imports, side-effect imports (`import "./x.js"`) included. */
+/**
+ * The relative modules an ES module imports, side-effect imports (`import "./x.js"`) and loads on demand
+ * (`import("./x.js")`) included.
+ */
 export const relativeImports = (file: string): Array<string> =>
-  [...fs.readFileSync(file, "utf8").matchAll(/\b(?:from|import)\s*"(\.{1,2}\/[^"]+)"/g)].map(([, target]) =>
+  [...fs.readFileSync(file, "utf8").matchAll(/\b(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)].map(([, target]) =>
     path.join(path.dirname(file), target!)
   )
 

@@ -2,20 +2,25 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type { Effect, Layer } from "effect"
 import { Layer as L, ManagedRuntime } from "effect"
 import * as path from "node:path"
-import type { ClientCredentials, ConnectOptions } from "../../src/devkit/cpClient.js"
-import { connect, CpSession } from "../../src/devkit/cpClient.js"
-import { AgentStateLive } from "../../src/layers/AgentStateLive.js"
-import { BootstrapStoreFromDir } from "../../src/layers/BootstrapStoreLive.js"
-import { HydraLive } from "../../src/layers/HydraLive.js"
-import type { ListenerLimits } from "../../src/layers/ListenerLive.js"
-import { DEFAULT_LISTENER_LIMITS, ListenerLimitsRef, ListenerLive } from "../../src/layers/ListenerLive.js"
-import { RegistrarLive } from "../../src/layers/RegistrarLive.js"
-import { SessionHandlerLive } from "../../src/layers/SessionHandlerLive.js"
+import { BootstrapStoreFromDir } from "../../src/layers/bootstrap/BootstrapStoreLive.js"
+import { AgentStateLive } from "../../src/layers/lifecycle/AgentStateLive.js"
+import type { ListenerLimits } from "../../src/layers/listener/ListenerLive.js"
+import { DEFAULT_LISTENER_LIMITS, ListenerLimitsRef, ListenerLive } from "../../src/layers/listener/ListenerLive.js"
+import { HydraLive } from "../../src/layers/register/HydraLive.js"
+import { RegistrarLive } from "../../src/layers/register/RegistrarLive.js"
+import { SessionHandlerLive } from "../../src/layers/session/SessionHandlerLive.js"
+import type { ClientCredentials, ConnectOptions } from "../../src/programs/cp/cpClient.js"
+import { connect, CpSession } from "../../src/programs/cp/cpClient.js"
 import type { AgentState } from "../../src/services/AgentState.js"
 import type { BootstrapStore } from "../../src/services/BootstrapStore.js"
 import type { DaemonConfig } from "../../src/services/DaemonConfig.js"
+import { ExitRequest } from "../../src/services/ExitRequest.js"
 import { Listener } from "../../src/services/Listener.js"
-import type { Registrar } from "../../src/services/Registrar.js"
+import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
+import { ProgressReporter } from "../../src/services/ProgressReporter.js"
+import { Registrar } from "../../src/services/Registrar.js"
+import { ShellExecutor } from "../../src/services/ShellExecutor.js"
+import { Supervisor } from "../../src/services/Supervisor.js"
 import { configFrom } from "./config.js"
 import type { BootstrapFixture } from "./fixtures.js"
 import { bootstrapFixture } from "./fixtures.js"
@@ -23,14 +28,28 @@ import { captureLogs } from "./logs.js"
 import type { Rig } from "./registerRig.js"
 
 export interface ListenerRigOptions<ROut> {
-  /** Extra capabilities for the SessionHandler (ShellExecutor, Registrar, Supervisor, ...), also reachable by the test. */
-  readonly capabilities?: Layer.Layer<ROut, never, DaemonConfig | AgentState | BootstrapStore>
+  /**
+   * Capabilities for the SessionHandler (ShellExecutor, Registrar, Supervisor, ...), also reachable by the test;
+   * every other one is its disabled layer.
+   */
+  readonly capabilities?: Layer.Layer<ROut, never, DaemonConfig | AgentState | BootstrapStore | Disabled>
   readonly env?: Readonly<Record<string, string>>
   /** Certificates and bootstrap directory to serve with; a fresh fixture by default. */
   readonly fixture?: BootstrapFixture
   /** Changes to the daemon's listener limits (e.g. a short refusal summary window). */
   readonly limits?: Partial<ListenerLimits>
 }
+
+/** What the rig's SessionHandler gets where a test wires nothing of its own. */
+const Disabled = L.mergeAll(
+  ExitRequest.disabled,
+  MemoryReclaim.disabled,
+  ProgressReporter.disabled,
+  Registrar.disabled,
+  ShellExecutor.disabled,
+  Supervisor.disabled
+)
+type Disabled = L.Success<typeof Disabled>
 
 /**
  * The real listener + SessionHandler + AgentState on 127.0.0.1 with minted certificates, and a way
@@ -47,9 +66,11 @@ export const startListenerRig = async <ROut = never>(options: ListenerRigOptions
     CLAWKERD_LOG_DIR: fx.root,
     ...options.env
   })
-  const base = L.mergeAll(AgentStateLive, BootstrapStoreFromDir(fx.dir).pipe(L.provide(NodeFileSystem.layer))).pipe(
-    L.provideMerge(config)
-  )
+  const base = L.mergeAll(
+    AgentStateLive,
+    BootstrapStoreFromDir(fx.dir).pipe(L.provide(NodeFileSystem.layer)),
+    Disabled
+  ).pipe(L.provideMerge(config))
   const capabilities = (options.capabilities ?? (L.empty as Layer.Layer<ROut>)).pipe(L.provideMerge(base))
   const layer = ListenerLive.pipe(
     L.provide(L.succeed(ListenerLimitsRef, { ...DEFAULT_LISTENER_LIMITS, ...options.limits })),

@@ -1,5 +1,5 @@
 import { Context, Effect, Layer, Logger, References } from "effect"
-import { LoggingTo } from "../../src/layers/Logging.js"
+import { LoggingTo } from "../../src/layers/logging/Logging.js"
 
 export interface LogRecord {
   readonly event: string

@@ -1,7 +1,7 @@
 import { Deferred, Effect } from "effect"
-import { isTerminal } from "../../src/domain/responses.js"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import type { ResponseSink } from "../../src/services/ShellExecutor.js"
+import { isTerminal } from "../../src/wire/responses.js"
 
 export interface ExitRequest {
   readonly commandId: string

@@ -9,9 +9,9 @@
  */
 import type { Duration, LogLevel } from "effect"
 import { Effect, Option, Result } from "effect"
-import * as Log from "../../src/domain/log.js"
-import { loadDaemonConfig } from "../../src/layers/DaemonConfigLive.js"
-import { LoggingTo } from "../../src/layers/Logging.js"
+import { loadDaemonConfig } from "../../src/layers/config/DaemonConfigLive.js"
+import { LoggingTo } from "../../src/layers/logging/Logging.js"
+import * as Log from "../../src/lib/log.js"
 import { Reaper } from "../../src/services/Reaper.js"
 import { ShutdownSignal } from "../../src/services/ShutdownSignal.js"
 import { Supervisor } from "../../src/services/Supervisor.js"

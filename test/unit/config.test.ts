@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Option, Result } from "effect"
-import { parseHostPort } from "../../src/domain/hostPort.js"
-import { loadDaemonConfig } from "../../src/layers/DaemonConfigLive.js"
+import { loadDaemonConfig } from "../../src/layers/config/DaemonConfigLive.js"
+import { parseHostPort } from "../../src/lib/hostPort.js"
 
 const withEnv = (env: Record<string, string>) =>
   Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(env))

@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { parseCpArgs } from "../../src/devkit/cpArgs.js"
-import { parseGroup, parsePasswd, resolveExecUserSpec } from "../../src/domain/passwd.js"
+import { parseGroup, parsePasswd, resolveExecUserSpec } from "../../src/layers/supervisor/passwd.js"
+import { parseCpArgs } from "../../src/programs/cp/cpArgs.js"
 
 const files = ["--ca", "ca.pem", "--cert", "cert.pem", "--key", "key.pem"]
 const parse = (...args: ReadonlyArray<string>) => parseCpArgs(["--addr", "10.0.0.5:7700", ...files, ...args], {})

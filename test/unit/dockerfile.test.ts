@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_READY_FILE } from "../../src/domain/constants.js"
+import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_READY_FILE } from "../../src/lib/constants.js"
 import { importClosure } from "../support/imports.js"
 
 /*
@@ -57,8 +57,8 @@ describe("Dockerfile", () => {
       .filter((i) => i.op === "COPY")
       .flatMap((c) => c.args.split(/\s+/).filter((p) => !p.startsWith("--")).slice(0, -1))
     expect(copied.sort()).toEqual([
-      "/opt/clawkerd/dist/domain/signals.js",
       "/opt/clawkerd/dist/platform/bootGuard.js",
+      "/opt/clawkerd/dist/platform/signals.js",
       "/opt/clawkerd/dist/programs/bin.js",
       "/opt/clawkerd/dist/programs/clawkerd.cjs",
       "/opt/clawkerd/dist/programs/clawkerd.cjs.v8cache",

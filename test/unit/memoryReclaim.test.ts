@@ -10,7 +10,7 @@ import {
   RECLAIM_GROWTH,
   RECLAIM_QUIET,
   reclaimNow
-} from "../../src/layers/MemoryReclaimLive.js"
+} from "../../src/layers/lifecycle/MemoryReclaimLive.js"
 import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
 import { captureLogs } from "../support/logs.js"
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import * as R from "../../src/domain/responses.js"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import type { ReplyStream } from "../../src/layers/session/outbound.js"
 import { makeOutbound, OUTBOUND_DEPTH } from "../../src/layers/session/outbound.js"
+import * as R from "../../src/wire/responses.js"
 import { captureLogs } from "../support/logs.js"
 
 const started = (id: string): Response => ({ commandId: id, payload: { $case: "started", value: {} } })

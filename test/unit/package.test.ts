@@ -24,7 +24,7 @@ describe("the npm package", () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8"))
 
   /** The library surface (exports "."): the entry, and every module and declaration of these folders. */
-  const LIBRARY_DIRS = ["services", "layers", "domain", "platform", "gen"]
+  const LIBRARY_DIRS = ["services", "layers", "wire", "lib", "platform", "gen"]
   const walk = (dir: string): Array<string> =>
     fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]
@@ -36,10 +36,6 @@ describe("the npm package", () => {
     const expected = new Set([
       "LICENSE",
       "README.md",
-      "dist/devkit/commands.js",
-      "dist/devkit/cpArgs.js",
-      "dist/devkit/cpClient.js",
-      "dist/devkit/describe.js",
       "dist/index.d.ts",
       "dist/index.js",
       "dist/programs/bin.js",
@@ -47,6 +43,10 @@ describe("the npm package", () => {
       "dist/programs/clawkerd.cjs.v8cache",
       "dist/programs/codeCache.js",
       "dist/programs/cp.js",
+      "dist/programs/cp/commands.js",
+      "dist/programs/cp/cpArgs.js",
+      "dist/programs/cp/cpClient.js",
+      "dist/programs/cp/describe.js",
       "dist/programs/guard.js",
       "dist/programs/main.d.ts",
       "dist/programs/main.js",
@@ -69,9 +69,27 @@ describe("the npm package", () => {
     for (const bin of Object.values<string>(pkg.bin)) expect(files).toContain(bin)
   })
 
-  it("exports the library: types and module of its entry, both shipped", () => {
-    expect(pkg.exports["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" })
-    expect(files).toEqual(expect.arrayContaining(["dist/index.js", "dist/index.d.ts"]))
+  it("exports the library: its entry and the services, layers and wire subpaths, each with types, all shipped", () => {
+    const subpaths = {
+      ".": "index",
+      "./services": "services/index",
+      "./layers": "layers/index",
+      "./wire": "wire/index"
+    }
+    for (const [subpath, module] of Object.entries(subpaths)) {
+      expect(pkg.exports[subpath]).toEqual({ types: `./dist/${module}.d.ts`, default: `./dist/${module}.js` })
+      expect(files).toEqual(expect.arrayContaining([`dist/${module}.js`, `dist/${module}.d.ts`]))
+    }
+  })
+
+  it("resolves by its own name through the exports map: clawkerd/layers has the named stacks", () => {
+    const script =
+      "const m = await import('clawkerd/layers'); console.log(Object.keys(m).filter((k) => k.endsWith('Stack')).join())"
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: repoRoot,
+      encoding: "utf8"
+    })
+    expect(out.trim()).toBe("ConsoleStack,InitStack,SessionStack")
   })
 
   it("every relative import of a shipped module is shipped too", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { activeLabel, doneLabel, initStepOf } from "../../src/domain/initSteps.js"
-import { makeProgressReporter } from "../../src/layers/ProgressReporterLive.js"
+import { activeLabel, doneLabel, initStepOf } from "../../src/layers/lifecycle/initSteps.js"
+import { makeProgressReporter } from "../../src/layers/lifecycle/ProgressReporterLive.js"
 
 const fakeConsole = (isTTY: boolean) => {
   const chunks: Array<string> = []

@@ -1,10 +1,10 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { allocWithRoom, FRAME_ROOM, withRoom } from "../../src/domain/frameRoom.js"
-import { encodeResponse } from "../../src/domain/responseFrame.js"
-import * as R from "../../src/domain/responses.js"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { Response as ResponseCodec } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { allocWithRoom, FRAME_ROOM, withRoom } from "../../src/wire/frameRoom.js"
+import { encodeResponse } from "../../src/wire/responseFrame.js"
+import * as R from "../../src/wire/responses.js"
 
 const generated = (response: Response) => Buffer.from(ResponseCodec.encode(response).finish())
 const output = (commandId: string, data: Uint8Array): Response => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { NO_STATUS, shellCommandProblem, stageStatus } from "../../src/domain/shellCommand.js"
-import { MAX_SIGNAL, signalNumber, signoProblem } from "../../src/domain/signals.js"
 import type { PipeStage, ShellCommand } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { MAX_SIGNAL, signalNumber, signoProblem } from "../../src/platform/signals.js"
+import { NO_STATUS, shellCommandProblem, stageStatus } from "../../src/wire/shellCommand.js"
 
 const stage = (argv: Array<string>): PipeStage => ({ argv, uid: 0, gid: 0, cwd: "", env: {} })
 const command = (stages: Array<PipeStage>): ShellCommand => ({

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { PeerCertificate, TLSSocket } from "node:tls"
-import { CONTROL_PLANE_CN } from "../../domain/constants.js"
+import { CONTROL_PLANE_CN } from "../../lib/constants.js"
 import type { PeerInfo } from "../../services/SessionHandler.js"
 import { hasSingleCommonName } from "./subjectName.js"
 

@@ -1,32 +1,32 @@
-import type { Option } from "effect"
 import { Effect, Metric } from "effect"
-import type { InboundFrame } from "../../domain/commandFrame.js"
-import { isMalformed } from "../../domain/commandFrame.js"
-import { EXIT_TRANSIENT } from "../../domain/exitCodes.js"
-import * as Log from "../../domain/log.js"
-import * as R from "../../domain/responses.js"
 import type { Command, Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errorMessage } from "../../lib/errorText.js"
+import { EXIT_TRANSIENT } from "../../lib/exitCodes.js"
+import * as Log from "../../lib/log.js"
 import type { AgentStateShape } from "../../services/AgentState.js"
 import type { ProgressReporterShape } from "../../services/ProgressReporter.js"
 import type { RegistrarShape } from "../../services/Registrar.js"
 import type { CommandRejected, ShellSession } from "../../services/ShellExecutor.js"
 import type { SupervisorShape } from "../../services/Supervisor.js"
+import type { InboundFrame } from "../../wire/commandFrame.js"
+import { isMalformed } from "../../wire/commandFrame.js"
+import * as R from "../../wire/responses.js"
 import * as Metrics from "../telemetry/metrics.js"
 
 /**
- * What one Session's dispatcher can reach. Every capability is optional so a sibling daemon can
- * compose a subset; a missing one is answered with an Error (or RegisterDone) that names it.
+ * What one Session's dispatcher reaches. A daemon without one of these capabilities provides its
+ * disabled layer (e.g. `Registrar.disabled`), which answers with the spec's Error (or RegisterDone) naming it.
  */
 export interface SessionCapabilities {
   readonly send: (response: Response) => Effect.Effect<void>
   /** Runs an effect in the background for the Session's lifetime (interrupted when it ends). */
   readonly background: (effect: Effect.Effect<void>) => Effect.Effect<void>
-  readonly shell: Option.Option<ShellSession>
-  readonly state: Option.Option<AgentStateShape>
-  readonly registrar: Option.Option<RegistrarShape>
-  readonly supervisor: Option.Option<SupervisorShape>
-  readonly progress: Option.Option<ProgressReporterShape>
+  readonly shell: ShellSession
+  readonly state: AgentStateShape
+  readonly registrar: RegistrarShape
+  readonly supervisor: SupervisorShape
+  readonly progress: ProgressReporterShape
   /** Writes what is queued so far (bounded). */
   readonly flush: Effect.Effect<void>
   /** Ends the Session (flushing what is queued) and asks the daemon to exit with the code. */
@@ -44,53 +44,32 @@ const refused = (answered: Effect.Effect<void>): Effect.Effect<Outcome> => Effec
 const invalid = (commandId: string, message: string) =>
   R.error(commandId, ErrorCode.ERROR_CODE_INVALID_REQUEST, message)
 
-const defectText = (defect: unknown) => (defect instanceof Error ? defect.message : String(defect))
-
-const withOptional = <A>(capability: Option.Option<A>, use: (a: A) => Effect.Effect<void>) =>
-  capability._tag === "Some" ? use(capability.value) : Effect.void
-
 export const makeDispatcher = (caps: SessionCapabilities) => {
-  const { send } = caps
-  const progress = (use: (p: ProgressReporterShape) => Effect.Effect<void>) => withOptional(caps.progress, use)
+  const { progress, send, state, supervisor } = caps
 
   const rejected = (commandId: string) => (e: CommandRejected) => send(R.error(commandId, e.code, e.message))
 
   const viaShell = (
     commandId: string,
-    kind: string,
     use: (shell: ShellSession) => Effect.Effect<void, CommandRejected>
   ): Effect.Effect<Outcome> =>
-    caps.shell._tag === "Some"
-      ? accepted(use(caps.shell.value)).pipe(
-        Effect.catchTag("CommandRejected", (e) => refused(rejected(commandId)(e)))
-      )
-      : refused(
-        send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `${kind}: clawkerd has no shell executor wired`))
-      )
+    accepted(use(caps.shell)).pipe(Effect.catchTag("CommandRejected", (e) => refused(rejected(commandId)(e))))
 
   const hello = (commandId: string) =>
     Effect.gen(function*() {
-      const state = caps.state
-      const initialized = state._tag === "Some" ? yield* state.value.initialized : false
-      const running = state._tag === "Some" ? yield* state.value.cmdRunning : false
-      yield* send(R.helloAck(commandId, initialized, running))
+      yield* send(R.helloAck(commandId, yield* state.initialized, yield* state.cmdRunning))
     })
 
   const agentInitialized = (commandId: string) =>
     Effect.gen(function*() {
-      yield* withOptional(caps.state, (s) => s.markInitialized)
+      yield* state.markInitialized
       yield* Log.info("agent_initialized", { command_id: commandId })
       yield* send(R.done(commandId, 0))
     })
 
   const agentReady = (commandId: string, defaultCmd: string) =>
     Effect.gen(function*() {
-      if (caps.supervisor._tag === "None") {
-        yield* Log.error("agent_ready_unwired", { command_id: commandId })
-        return yield* send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, "agent_ready: spawn entry not wired"))
-      }
-      const supervisor = caps.supervisor.value
-      if (!(yield* supervisor.spawned)) yield* progress((p) => p.final)
+      if (!(yield* supervisor.spawned)) yield* progress.final
       // A CMD that exits at once must not tear the listener down before CP has its Done.
       const outcome = yield* supervisor.answering(
         Effect.gen(function*() {
@@ -105,6 +84,10 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
           return outcome
         })
       )
+      if (outcome._tag === "Failure" && outcome.failure._tag === "SpawnUnwired") {
+        yield* Log.error("agent_ready_unwired", { command_id: commandId })
+        return yield* send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: ${outcome.failure.message}`))
+      }
       if (outcome._tag === "Failure") {
         yield* Log.error("agent_ready_spawn_failed", { command_id: commandId, error: outcome.failure.message })
         yield* send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: spawn: ${outcome.failure.message}`))
@@ -115,29 +98,24 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
     }).pipe(
       Effect.catchDefect((defect) =>
         Effect.andThen(
-          Log.error("agent_ready_panic", { command_id: commandId, error: defectText(defect) }),
-          send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: panic: ${defectText(defect)}`))
+          Log.error("agent_ready_panic", { command_id: commandId, error: errorMessage(defect) }),
+          send(R.error(commandId, ErrorCode.ERROR_CODE_IO_ERROR, `agent_ready: panic: ${errorMessage(defect)}`))
         )
       )
     )
 
-  const registerRequired = (commandId: string) => {
-    if (caps.registrar._tag === "None") {
-      return send(R.registerDone(commandId, false, "clawkerd has no register coordinator wired"))
-    }
-    const registrar = caps.registrar.value
-    return caps.background(
-      registrar.register.pipe(
+  const registerRequired = (commandId: string) =>
+    caps.background(
+      caps.registrar.register.pipe(
         Effect.catchDefect((defect) =>
-          Effect.as(Log.error("register_panic", { command_id: commandId, error: defectText(defect) }), {
+          Effect.as(Log.error("register_panic", { command_id: commandId, error: errorMessage(defect) }), {
             ok: false,
-            error: `register panic: ${defectText(defect)}`
+            error: `register panic: ${errorMessage(defect)}`
           })
         ),
         Effect.flatMap((outcome) => send(R.registerDone(commandId, outcome.ok, outcome.error)))
       )
     )
-  }
 
   const route = (commandId: string, payload: Payload): Effect.Effect<Outcome> => {
     switch (payload.$case) {
@@ -145,15 +123,15 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
         return accepted(hello(commandId))
       case "shell":
         return Effect.andThen(
-          progress((p) => p.startStep(commandId)),
-          viaShell(commandId, "shell", (s) => s.run(commandId, payload.value))
+          progress.startStep(commandId),
+          viaShell(commandId, (s) => s.run(commandId, payload.value))
         )
       case "stdin":
-        return viaShell(commandId, "stdin", (s) => s.stdin(commandId, payload.value.data))
+        return viaShell(commandId, (s) => s.stdin(commandId, payload.value.data))
       case "closeStdin":
-        return viaShell(commandId, "close_stdin", (s) => s.closeStdin(commandId))
+        return viaShell(commandId, (s) => s.closeStdin(commandId))
       case "signal":
-        return viaShell(commandId, "signal", (s) => s.signal(commandId, payload.value.signo))
+        return viaShell(commandId, (s) => s.signal(commandId, payload.value.signo))
       case "registerRequired":
         return accepted(registerRequired(commandId))
       case "agentReady":
@@ -189,9 +167,9 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
           Log.error("session_dispatch_failed", {
             command_id: commandId,
             payload_type: payload.$case,
-            error: defectText(defect)
+            error: errorMessage(defect)
           }),
-          send(R.error(commandId, ErrorCode.ERROR_CODE_UNSPECIFIED, `internal error: ${defectText(defect)}`))
+          send(R.error(commandId, ErrorCode.ERROR_CODE_UNSPECIFIED, `internal error: ${errorMessage(defect)}`))
         )
       )
     )

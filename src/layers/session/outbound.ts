@@ -1,8 +1,8 @@
 import type { Scope } from "effect"
 import { Deferred, Duration, Effect, Exit, Option, Queue } from "effect"
-import * as Log from "../../domain/log.js"
-import { isTerminal } from "../../domain/responses.js"
 import type { Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import * as Log from "../../lib/log.js"
+import { isTerminal } from "../../wire/responses.js"
 
 /** The spec's sender: queue depth 64, producers wait while it is full. */
 export const OUTBOUND_DEPTH = 64

@@ -1,5 +1,3 @@
-import { getSystemErrorMap } from "node:util"
-
 const CLOSED_PIPE_CODES = new Set([
   "EPIPE",
   "ECONNRESET",
@@ -16,11 +14,3 @@ const errorCode = (e: unknown): string | undefined => {
 
 /** The other end went away or our end is already closed: the spec treats these as an orderly end, not a failure. */
 export const isClosedPipe = (e: unknown): boolean => CLOSED_PIPE_CODES.has(errorCode(e) ?? "")
-
-/** strerror-style text for an errno error ("no such file or directory"), the message otherwise. */
-export const errorText = (e: unknown): string => {
-  const errno = (e as NodeJS.ErrnoException | undefined)?.errno
-  const described = typeof errno === "number" ? getSystemErrorMap().get(errno) : undefined
-  if (described !== undefined) return described[1]
-  return e instanceof Error ? e.message : String(e)
-}

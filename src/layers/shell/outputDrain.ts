@@ -1,7 +1,7 @@
 import type { Scope } from "effect"
 import { Data, Effect, Queue } from "effect"
 import * as net from "node:net"
-import { allocWithRoom, withRoom } from "../../domain/frameRoom.js"
+import { allocWithRoom, withRoom } from "../../wire/frameRoom.js"
 import { isClosedPipe } from "./errors.js"
 
 /** The largest read of the merged output, and so the largest OutputChunk (spec: 32 KiB). */

@@ -1,7 +1,8 @@
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import * as Log from "../../domain/log.js"
-import { errorText, isClosedPipe } from "./errors.js"
+import { errnoText } from "../../lib/errorText.js"
+import * as Log from "../../lib/log.js"
+import { isClosedPipe } from "./errors.js"
 
 /**
  * Closes a command's raw pipe fds. A failing close is worth one Warn per command, not one per fd:
@@ -27,7 +28,7 @@ export const makePipeCloser = (
           if (isClosedPipe(e)) return Effect.void
           failures += 1
           return failures === 1
-            ? Log.warn("session_pipe_close_failed", { command_id: commandId, pipe, error: errorText(e) })
+            ? Log.warn("session_pipe_close_failed", { command_id: commandId, pipe, error: errnoText(e) })
             : Effect.void
         }
       }),

@@ -1,23 +1,22 @@
-import type { Option } from "effect"
 import { Clock, Deferred, Duration, Effect, Fiber, Metric } from "effect"
 import * as net from "node:net"
-import { waitAtMost } from "../../domain/fibers.js"
-import * as Log from "../../domain/log.js"
-import type { StageStatus } from "../../domain/shellCommand.js"
-import { NO_STATUS } from "../../domain/shellCommand.js"
 import type { Response, ShellCommand } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errnoText } from "../../lib/errorText.js"
+import { waitAtMost } from "../../lib/fibers.js"
+import * as Log from "../../lib/log.js"
 import { addon } from "../../platform/native.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
 import type { ProgressReporterShape } from "../../services/ProgressReporter.js"
 import type { ResponseSink } from "../../services/ShellExecutor.js"
+import type { StageStatus } from "../../wire/shellCommand.js"
+import { NO_STATUS } from "../../wire/shellCommand.js"
+import * as Reply from "../../wire/shellReplies.js"
 import * as Metrics from "../telemetry/metrics.js"
-import { errorText } from "./errors.js"
 import type { DrainFailed } from "./outputDrain.js"
 import { openOutput } from "./outputDrain.js"
 import type { PipeCloser } from "./pipeCloser.js"
 import { makePipeCloser } from "./pipeCloser.js"
-import * as Reply from "./replies.js"
 import type { RunningCommand } from "./runningCommand.js"
 import { ioFailure } from "./runningCommand.js"
 import type { Stage, StageFds } from "./stage.js"
@@ -47,7 +46,7 @@ export interface CommandRun {
   readonly running: RunningCommand
   readonly sink: ResponseSink
   readonly registry: ProcessRegistryShape
-  readonly reporter: Option.Option<ProgressReporterShape>
+  readonly reporter: ProgressReporterShape
   /**
    * Hands the terminal reply to the sink (none when undefined: the Session is gone) and drops the id
    * from the running set; only the first call counts.
@@ -67,7 +66,7 @@ const parentFds = (closer: PipeCloser) => {
         open.set(readFd, label).set(writeFd, label)
         return { readFd, writeFd }
       },
-      catch: (e) => `${label} pipe: ${errorText(e)}`
+      catch: (e) => `${label} pipe: ${errnoText(e)}`
     })
   const close = (fd: number) =>
     Effect.suspend(() => {
@@ -109,7 +108,7 @@ const awaitStage = (run: CommandRun, stage: Stage): Effect.Effect<StageStatus> =
     ),
     Effect.withSpan("clawkerd.stage", { attributes: { command_id: id, stage_index: stage.index, pid: stage.pid } }),
     Effect.catchDefect((defect) =>
-      Log.error("shell_stage_reaper_panic", { command_id: id, stage_index: stage.index, error: errorText(defect) })
+      Log.error("shell_stage_reaper_panic", { command_id: id, stage_index: stage.index, error: errnoText(defect) })
         .pipe(
           Effect.andThen(run.sink.send(Reply.stageExit(id, stage.index, NO_STATUS))),
           Effect.as(NO_STATUS)
@@ -191,13 +190,13 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
         Effect.catch((e) => running.fail(ioFailure(e.message)))
       )
     )
-    const echo = command.printOutput && run.reporter._tag === "Some" ? run.reporter.value.echo : undefined
+    const echo = command.printOutput ? run.reporter.echo : undefined
     const forward = (data: Buffer) =>
       Effect.andThen(
         echo ? echo(data) : Effect.void,
         Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
       )
-    const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errorText(e.cause)}`))
+    const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errnoText(e.cause)}`))
     const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.result)
     const drain = yield* Effect.forkChild(
       reader._tag === "Success"
@@ -263,7 +262,7 @@ export const runCommand = (run: CommandRun): Effect.Effect<void> =>
     }
     const ending = yield* Effect.scoped(execute(run, closer)).pipe(
       Effect.catchDefect((defect) =>
-        Log.error("shell_worker_crashed", { command_id: id, error: errorText(defect) }).pipe(
+        Log.error("shell_worker_crashed", { command_id: id, error: errnoText(defect) }).pipe(
           Effect.as<Ending>({ reply: Reply.crashed(id, defect), outcome: "incomplete", finalExitCode: -1 })
         )
       ),

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { constants } from "node:os"
-import * as Log from "../../domain/log.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import * as Log from "../../lib/log.js"
 import type { Stage } from "./stage.js"
 import { signalStage } from "./stage.js"
 import type { StdinFeeder } from "./stdinFeeder.js"

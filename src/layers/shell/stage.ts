@@ -1,15 +1,15 @@
 import { Data, Deferred, Effect, Exit } from "effect"
 import * as fs from "node:fs"
-import { childEnvironment } from "../../domain/childEnv.js"
-import type { StageStatus } from "../../domain/shellCommand.js"
-import { stageStatus } from "../../domain/shellCommand.js"
 import type { PipeStage } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { childEnvironment } from "../../lib/childEnv.js"
+import { errnoText } from "../../lib/errorText.js"
 import { spawnChild } from "../../platform/children.js"
 import { shimArgv } from "../../platform/execShim.js"
 import { addon, execShimPath } from "../../platform/native.js"
 import { parseShimStatus, readShimStatus } from "../../platform/shimStatus.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
-import { errorText } from "./errors.js"
+import type { StageStatus } from "../../wire/shellCommand.js"
+import { stageStatus } from "../../wire/shellCommand.js"
 
 /** One started process of a pipeline. */
 export interface Stage {
@@ -48,10 +48,10 @@ const describeStartError = (stage: PipeStage, e: unknown): string => {
     try {
       if (!fs.statSync(stage.cwd).isDirectory()) return `chdir ${stage.cwd}: not a directory`
     } catch (statError) {
-      return `chdir ${stage.cwd}: ${errorText(statError)}`
+      return `chdir ${stage.cwd}: ${errnoText(statError)}`
     }
   }
-  return `exec ${JSON.stringify(stage.argv[0] ?? "")}: ${errorText(e)}`
+  return `exec ${JSON.stringify(stage.argv[0] ?? "")}: ${errnoText(e)}`
 }
 
 /**
@@ -72,7 +72,7 @@ export const spawnStage = (
       try {
         ;[statusRead, statusWrite] = addon.pipe()
       } catch (e) {
-        return fail(`status pipe: ${errorText(e)}`)
+        return fail(`status pipe: ${errnoText(e)}`)
       }
       let exited = false
       let pid: number
@@ -123,6 +123,6 @@ export const signalStage = (stage: Stage, signo: number, afterExit = false): Del
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "ESRCH"
       ? { _tag: "AlreadyExited" }
-      : { _tag: "Failed", error: errorText(e) }
+      : { _tag: "Failed", error: errnoText(e) }
   }
 }

@@ -1,9 +1,10 @@
 import { Data, Deferred, Effect, Queue, Semaphore } from "effect"
 import type { Writable } from "node:stream"
-import * as Log from "../../domain/log.js"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { errnoText } from "../../lib/errorText.js"
+import * as Log from "../../lib/log.js"
 import { CommandRejected } from "../../services/ShellExecutor.js"
-import { errorText, isClosedPipe } from "./errors.js"
+import { isClosedPipe } from "./errors.js"
 
 /**
  * Stdin bytes a command may have accepted but not yet handed to its child. Past it a Stdin frame waits
@@ -92,7 +93,7 @@ export const makeStdinFeeder = (commandId: string): Effect.Effect<StdinFeeder> =
           return Effect.void
         }
         closed = true
-        return Effect.fail(new StdinFailed({ message: `${message}: ${errorText(e)}` }))
+        return Effect.fail(new StdinFailed({ message: `${message}: ${errnoText(e)}` }))
       })
 
     const end = (writer: StdinWriter) =>
@@ -100,7 +101,7 @@ export const makeStdinFeeder = (commandId: string): Effect.Effect<StdinFeeder> =
         Effect.catch((e) =>
           isClosedPipe(e)
             ? Effect.void
-            : Log.warn("session_close_stdin_failed", { command_id: commandId, error: errorText(e) })
+            : Log.warn("session_close_stdin_failed", { command_id: commandId, error: errnoText(e) })
         )
       )
 

@@ -1,6 +1,7 @@
 import { Deferred, Effect, Exit } from "effect"
 import * as fs from "node:fs"
-import * as Log from "../../domain/log.js"
+import { errorMessage } from "../../lib/errorText.js"
+import * as Log from "../../lib/log.js"
 import { spawnChild } from "../../platform/children.js"
 import { shimArgv } from "../../platform/execShim.js"
 import { addon, execShimPath } from "../../platform/native.js"
@@ -38,8 +39,6 @@ const shimFlags = (req: LaunchRequest): Array<string> => [
   `${req.user.uid}:${req.user.gid}:${req.user.groups.join(",")}`
 ]
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
-
 /** The shim's "<step>:<errno>" as the spec's `spawn "<path>"`-style message. */
 const describeFailure = (status: string, program: string): string => {
   const { reason, step } = parseShimStatus(status)
@@ -72,7 +71,7 @@ export const launch = (
       try {
         ;[statusRead, statusWrite] = addon.pipe()
       } catch (e) {
-        return fail(`status pipe: ${messageOf(e)}`)
+        return fail(`status pipe: ${errorMessage(e)}`)
       }
       let childPid: number
       try {
@@ -86,7 +85,7 @@ export const launch = (
         )
       } catch (e) {
         fs.closeSync(statusRead)
-        return fail(`spawn "${program}": ${messageOf(e)}`)
+        return fail(`spawn "${program}": ${errorMessage(e)}`)
       } finally {
         fs.closeSync(statusWrite)
       }

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import * as Log from "../../domain/log.js"
-import { removeRootFile, writeRootFile } from "../rootFiles.js"
+import * as Log from "../../lib/log.js"
+import { removeRootFile, writeRootFile } from "../../platform/rootFiles.js"
 
 /**
  * This process's start time (clock ticks after boot, field 22 of /proc/self/stat): what the image's

@@ -1,4 +1,5 @@
 import * as tty from "node:tty"
+import { errorMessage } from "../../lib/errorText.js"
 import { addon } from "../../platform/native.js"
 
 /**
@@ -24,6 +25,6 @@ export const reclaimTerminal = (): string | undefined => {
     if (tty.isatty(0)) addon.tcsetpgrp(0, addon.getpgrp())
     return undefined
   } catch (e) {
-    return e instanceof Error ? e.message : String(e)
+    return errorMessage(e)
   }
 }

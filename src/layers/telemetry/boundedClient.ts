@@ -1,6 +1,6 @@
 import { Clock, Duration, Effect } from "effect"
 import { HttpClient, HttpClientError, type HttpClientRequest } from "effect/http"
-import * as Log from "../../domain/log.js"
+import * as Log from "../../lib/log.js"
 
 /** One export request may take this long; an endpoint that hangs costs no more. */
 export const EXPORT_TIMEOUT = Duration.seconds(5)

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { BOOTSTRAP_FILES } from "../../domain/constants.js"
+import { BOOTSTRAP_FILES } from "../../lib/constants.js"
 
 /**
  * `OTEL_RESOURCE_ATTRIBUTES` as the OpenTelemetry spec writes it: `key=value` pairs separated by commas,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect } from "vitest"
-import type { Deployment } from "../../../src/devkit/pki.js"
+import type { Deployment } from "../../../devkit/pki.js"
 import { assertBuilt } from "../../support/daemon.js"
 import type { DaemonOptions, DaemonRun } from "../../support/daemonInNamespace.js"
 import { startDaemonInNamespace } from "../../support/daemonInNamespace.js"

@@ -1,7 +1,7 @@
 import fc from "fast-check"
-import * as C from "../../../src/devkit/commands.js"
 import type { Command, PipeStage, Response } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import * as C from "../../../src/programs/cp/commands.js"
 
 /*
  * A model of what one Session may be sent, and what its replies must look like, for the

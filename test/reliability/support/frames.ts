@@ -1,7 +1,7 @@
 import fc from "fast-check"
-import * as C from "../../../src/devkit/commands.js"
 import type { Response } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { Command, ErrorCode } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import * as C from "../../../src/programs/cp/commands.js"
 
 /** Whether the daemon's decoder (the generated Command codec) refuses these bytes. */
 export const isMalformed = (bytes: Uint8Array): boolean => {

@@ -1,5 +1,5 @@
 import * as net from "node:net"
-import * as C from "../../../src/devkit/commands.js"
+import * as C from "../../../src/programs/cp/commands.js"
 import type { Target } from "./hostileScenario.js"
 
 export interface FloodShape {

@@ -3,12 +3,12 @@ import { randomBytes } from "node:crypto"
 import * as http2 from "node:http2"
 import * as net from "node:net"
 import * as tls from "node:tls"
-import type { ClientCredentials } from "../../../src/devkit/cpClient.js"
-import { connect, CpSession } from "../../../src/devkit/cpClient.js"
-import type { Deployment, Issued } from "../../../src/devkit/pki.js"
-import { mintAuthority, mintLeaf } from "../../../src/devkit/pki.js"
+import type { Deployment, Issued } from "../../../devkit/pki.js"
+import { mintAuthority, mintLeaf } from "../../../devkit/pki.js"
 import type { Command, Response } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ClawkerdServiceService, Command as CommandCodec } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import type { ClientCredentials } from "../../../src/programs/cp/cpClient.js"
+import { connect, CpSession } from "../../../src/programs/cp/cpClient.js"
 
 /** What one hostile connection saw: where it came from (the daemon logs it as the remote address) and whether it was served. */
 export interface PeerOutcome {

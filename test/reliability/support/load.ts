@@ -1,10 +1,10 @@
 import { expect } from "vitest"
-import * as C from "../../../src/devkit/commands.js"
-import type { CpSession } from "../../../src/devkit/cpClient.js"
-import { outputOf } from "../../../src/devkit/cpClient.js"
 import type { Response } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ErrorCode } from "../../../src/gen/clawker/clawkerd/v1/clawkerd.js"
-import { DEFAULT_LISTENER_LIMITS } from "../../../src/layers/ListenerLive.js"
+import { DEFAULT_LISTENER_LIMITS } from "../../../src/layers/listener/ListenerLive.js"
+import * as C from "../../../src/programs/cp/commands.js"
+import type { CpSession } from "../../../src/programs/cp/cpClient.js"
+import { outputOf } from "../../../src/programs/cp/cpClient.js"
 import type { Target } from "./hostileScenario.js"
 
 /*

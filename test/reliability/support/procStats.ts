@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
-import type { LogEvent } from "../../../src/devkit/daemonLog.js"
+import type { LogEvent } from "../../../devkit/daemonLog.js"
 import { waitFor } from "../../support/wait.js"
 
 /** A process's footprint as the kernel reports it. */

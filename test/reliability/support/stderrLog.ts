@@ -1,4 +1,4 @@
-import type { LogEvent } from "../../../src/devkit/daemonLog.js"
+import type { LogEvent } from "../../../devkit/daemonLog.js"
 import type { Namespaced } from "../../support/pidns.js"
 import { waitFor } from "../../support/wait.js"
 

@@ -1,0 +1,33 @@
+import { Effect, Layer, Ref } from "effect"
+import * as fsSync from "node:fs"
+import * as Log from "../../lib/log.js"
+import { writeRootFile } from "../../platform/rootFiles.js"
+import { AgentState } from "../../services/AgentState.js"
+import { DaemonConfig } from "../../services/DaemonConfig.js"
+
+/** AgentState over a marker file path; a sibling daemon can pass its own. */
+export const makeAgentState = (marker: string) =>
+  Effect.gen(function*() {
+    const cmdRunning = yield* Ref.make(false)
+    // A stat of one local file, answered inline: the promise version cost every Hello a thread-pool
+    // round trip and, until init ran, a thrown ENOENT (bench/latency.ts). Any stat failure is "no".
+    // A link is no marker: only clawkerd writes it, and never as a link (rootFiles.ts).
+    const initialized = Effect.try(() => fsSync.lstatSync(marker, { throwIfNoEntry: false })?.isFile() === true).pipe(
+      Effect.orElseSucceed(() => false)
+    )
+    // A failed marker costs a re-run of init after a restart, never the Session: log and go on.
+    const markInitialized = writeRootFile(marker, 0o600, "").pipe(
+      Effect.catch((e) => Log.warn("agent_initialized_marker_write_failed", { path: marker, error: e.problem }))
+    )
+    return AgentState.of({
+      initialized,
+      cmdRunning: Ref.get(cmdRunning),
+      markInitialized,
+      markCmdRunning: Ref.set(cmdRunning, true)
+    })
+  })
+
+export const AgentStateLive: Layer.Layer<AgentState, never, DaemonConfig> = Layer.effect(
+  AgentState,
+  Effect.flatMap(DaemonConfig, (config) => makeAgentState(config.initMarker))
+)

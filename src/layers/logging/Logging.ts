@@ -1,0 +1,190 @@
+import { Cause, Duration, Effect, Layer, Logger, Predicate, References } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { createStream, type RotatingFileStream } from "rotating-file-stream"
+import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_ROTATE_SIZE } from "../../lib/constants.js"
+import { errorMessage } from "../../lib/errorText.js"
+import { waitAtMost } from "../../lib/fibers.js"
+import type { LoggingSettings } from "../../services/DaemonConfig.js"
+
+/**
+ * Renders values that JSON cannot, without ever expanding a secret or a payload. Runs before
+ * JSON.stringify so Duration's own toJSON does not win.
+ */
+const plain = (value: unknown): unknown => {
+  if (typeof value === "bigint") return value.toString()
+  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`
+  if (Duration.isDuration(value)) return `${Duration.toMillis(value)}ms`
+  if (value instanceof Error) return value.message
+  return value
+}
+
+const LEVELS: Record<string, string> = {
+  All: "all",
+  Trace: "trace",
+  Debug: "debug",
+  Info: "info",
+  Warn: "warn",
+  Error: "error",
+  Fatal: "fatal",
+  None: "none"
+}
+
+/**
+ * One JSON object per line. `time`, `level`, `event`, `agent` and `project` come first and an
+ * annotation can never overwrite them.
+ */
+export const jsonLogger = (settings: LoggingSettings, write: (line: string) => void): Logger.Logger<unknown, void> =>
+  Logger.make(({ cause, date, fiber, logLevel, message }) => {
+    const parts = Array.isArray(message) ? message : [message]
+    const [first, ...rest] = parts
+    const record: Record<string, unknown> = {
+      time: date.toISOString(),
+      level: LEVELS[logLevel] ?? logLevel.toLowerCase(),
+      event: Predicate.isString(first) ? first : "log",
+      agent: settings.agent,
+      project: settings.project
+    }
+    for (const [key, value] of Object.entries(fiber.getRef(References.CurrentLogAnnotations))) {
+      if (!(key in record)) record[key] = plain(value)
+    }
+    const detail = Predicate.isString(first) ? rest : parts
+    if (detail.length > 0) record.detail = detail
+    if (cause.reasons.length > 0) record.cause = Cause.pretty(cause)
+    let line: string
+    try {
+      line = JSON.stringify(record, (_key, value) => plain(value))
+    } catch {
+      line = JSON.stringify({ time: record.time, level: record.level, event: record.event, unserializable: true })
+    }
+    write(line + "\n")
+  })
+
+/** Backups past the age limit go; rotation keeps the count, this keeps old ones from lingering. */
+const pruneOldBackups = (dir: string, now: number) => {
+  const limit = now - LOG_MAX_AGE_DAYS * 24 * 3600 * 1000
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith(`${LOG_FILE}.`)) continue
+    const file = path.join(dir, name)
+    if (fs.statSync(file).mtimeMs < limit) fs.rmSync(file, { force: true })
+  }
+}
+
+interface Sink {
+  readonly write: (line: string) => void
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * `mkdir -p`, one level at a time from the root, so it ends after as many steps as the path has parts.
+ * Node's recursive mkdirSync spins forever where mkdir answers ENOENT for a parent that exists (/proc).
+ */
+const makeDirectory = (dir: string, mode: number) => {
+  const parts = path.resolve(dir).split("/").filter((part) => part !== "")
+  let current = "/"
+  for (const part of parts) {
+    current = path.join(current, part)
+    try {
+      fs.mkdirSync(current, { mode })
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+        throw new Error(`cannot create log directory ${dir}: mkdir ${current}: ${(e as Error).message}`)
+      }
+    }
+  }
+  if (!fs.statSync(current).isDirectory()) throw new Error(`log directory ${dir} is not a directory`)
+}
+
+const stderrLine = (line: string) => {
+  process.stderr.write(line)
+}
+
+/**
+ * The log file sink. Opening or writing it may fail (read-only or full disk); PID 1 must not die
+ * of that, so the sink then degrades to stderr and says so once.
+ */
+const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
+  Effect.sync(() => {
+    let stream: RotatingFileStream | undefined
+    let failed = false
+    const degrade = (reason: string) => {
+      if (failed) return
+      failed = true
+      stream = undefined
+      stderrLine(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: "warn",
+          event: "log_file_unavailable",
+          dir: settings.logDir,
+          reason,
+          agent: settings.agent,
+          project: settings.project
+        }) + "\n"
+      )
+    }
+    try {
+      makeDirectory(settings.logDir, 0o750)
+      fs.accessSync(settings.logDir, fs.constants.W_OK)
+      // Classical rotation: rfs asks for the live name with null and for backup n with n.
+      const name = (n: number | Date | null) => (n === null ? LOG_FILE : `${LOG_FILE}.${String(n)}`)
+      stream = createStream(name, {
+        path: settings.logDir,
+        size: LOG_ROTATE_SIZE,
+        rotate: LOG_BACKUPS,
+        mode: 0o640
+      })
+      stream.on("error", (e) => degrade(e.message))
+      stream.on("rotated", () => {
+        try {
+          pruneOldBackups(settings.logDir, Date.now())
+        } catch {
+          // Pruning is housekeeping; a failure here must not touch logging itself.
+        }
+      })
+    } catch (e) {
+      degrade(errorMessage(e))
+    }
+    const write = (line: string) => {
+      if (stream !== undefined) stream.write(line)
+      else stderrLine(line)
+    }
+    // A finalizer: waitAtMost keeps the bound working in an uninterruptible region.
+    const close = Effect.asVoid(waitAtMost(
+      Effect.callback<void>((resume) => {
+        const s = stream
+        if (s === undefined) return resume(Effect.void)
+        s.end(() => resume(Effect.void))
+      }),
+      Duration.seconds(5)
+    ))
+    return { write, close }
+  })
+
+/**
+ * Replaces the default logger with the JSON file logger for the life of the scope; on release the
+ * file is flushed and closed, so PID 1 loses no line on its way out.
+ */
+export const LoggingLive = (settings: LoggingSettings): Layer.Layer<never> =>
+  Layer.unwrap(
+    Effect.gen(function*() {
+      const sink = yield* Effect.acquireRelease(openFileSink(settings), (s) => s.close)
+      const write = settings.logStderr
+        ? (line: string) => {
+          sink.write(line)
+          stderrLine(line)
+        }
+        : sink.write
+      return Layer.merge(
+        Logger.layer([jsonLogger(settings, write)]),
+        Layer.succeed(References.MinimumLogLevel, settings.logLevel)
+      )
+    })
+  )
+
+/** For tests and embedding: the JSON logger writing to a function instead of a file. */
+export const LoggingTo = (settings: LoggingSettings, write: (line: string) => void): Layer.Layer<never> =>
+  Layer.merge(
+    Logger.layer([jsonLogger(settings, write)]),
+    Layer.succeed(References.MinimumLogLevel, settings.logLevel)
+  )

@@ -1,0 +1,18 @@
+/* `clawkerd/services`: every capability's contract (tag, interface, errors) and its disabled layer. */
+
+export * from "./AgentState.js"
+export * from "./BootstrapStore.js"
+export * from "./DaemonConfig.js"
+export * from "./ExitRequest.js"
+export * from "./Hydra.js"
+export * from "./Listener.js"
+export * from "./MemoryReclaim.js"
+export * from "./ProcessRegistry.js"
+export * from "./ProgressReporter.js"
+export * from "./Reaper.js"
+export * from "./Registrar.js"
+export * from "./SessionHandler.js"
+export * from "./ShellExecutor.js"
+export * from "./ShutdownSignal.js"
+export * from "./Supervisor.js"
+export * from "./UserResolver.js"
