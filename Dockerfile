@@ -57,5 +57,6 @@ HEALTHCHECK --interval=5s --timeout=2s --start-period=60s --retries=3 \
   CMD ["sh", "-c", "test \"$(cat /var/run/clawker/ready 2>/dev/null)\" = \"$(sed 's/.*) //' /proc/1/stat | cut -d' ' -f20)\""]
 # Runs as root on purpose: the daemon drops privileges only for the user CMD.
 USER root
-ENTRYPOINT ["clawkerd"]
+# node with PID 1's V8 flags (src/programs/nodeFlags.ts; V8 reads them only when the heap is created).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/usr/local/bin/clawkerd"]
 CMD ["bash", "-l"]

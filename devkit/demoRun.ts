@@ -8,6 +8,7 @@ import type { Response } from "../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import * as C from "../src/programs/cp/commands.js"
 import { connect, CpSession } from "../src/programs/cp/cpClient.js"
 import { describeReplies, describeResponse } from "../src/programs/cp/describe.js"
+import { NODE_FLAGS } from "../src/programs/nodeFlags.js"
 import { startAgentService } from "./agentService.js"
 import { mintAssertion, newAssertionSigner } from "./assertion.js"
 import { writeBootstrapDir } from "./bootstrapDir.js"
@@ -44,7 +45,7 @@ const canUnshare = isRoot && fs.existsSync("/usr/bin/unshare")
 const section = (title: string) => console.log(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))}`)
 
 const launch = (bin: string, env: Record<string, string>) => {
-  const node = [process.execPath, bin, ...USER_CMD]
+  const node = [process.execPath, ...NODE_FLAGS, bin, ...USER_CMD]
   const [command, ...args] = canUnshare ? ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", ...node] : node
   const child = spawn(command!, args, { env, stdio: ["ignore", "pipe", "pipe"] })
   const prefix = (stream: NodeJS.ReadableStream, label: string) => {

@@ -9,13 +9,14 @@
 // - the native addon and the exec shim as assets, with their SHA-256 in the loader, which unpacks and checks
 //   them at boot (src/platform/unpackNative.ts).
 // NODE_OPTIONS is ignored by the binary (execArgvExtension "none"), and its command line is clawkerd's own,
-// never node's: it cannot be made to run other code.
+// never node's: it cannot be made to run other code. Its V8 flags are PID 1's (src/programs/nodeFlags.ts).
 // Built with the Node that runs this script, which must be the image's Node line (the Dockerfile's NODE_IMAGE).
 import { build } from "esbuild"
 import { execFileSync, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { NODE_FLAGS } from "../dist/programs/nodeFlags.js"
 import { imageNodeMajor } from "./imageNode.mjs"
 import { trainCodeCache } from "./trainCodeCache.mjs"
 
@@ -120,6 +121,7 @@ fs.writeFileSync(
     useCodeCache: true,
     useSnapshot: false,
     execArgvExtension: "none",
+    execArgv: [...NODE_FLAGS],
     assets: {
       [embedded.addon.asset]: native.addon.file,
       [embedded.shim.asset]: native.shim.file,

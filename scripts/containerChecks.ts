@@ -17,6 +17,7 @@ import { writeBootstrapDir } from "../devkit/bootstrapDir.js"
 import { startOAuthServer } from "../devkit/oauthServer.js"
 import { agentCommonName, mintDeployment } from "../devkit/pki.js"
 import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_INIT_MARKER, DEFAULT_LOG_DIR } from "../src/lib/constants.js"
+import { NODE_FLAGS } from "../src/programs/nodeFlags.js"
 
 const { values: opts } = parseArgs({
   options: {
@@ -325,9 +326,11 @@ const run = async (): Promise<number> => {
       const argv = (await podmanOk("exec", name, "cat", "/proc/1/cmdline")).split("\0").filter((a) => a !== "")
       // PID 1 is not dumpable: only with CAP_SYS_PTRACE (a privileged exec) is its exe link readable.
       const exe = (await podmanOk("exec", "--privileged", name, "readlink", "/proc/1/exe")).trim()
-      // The project's image runs `node /usr/local/bin/clawkerd` (the bin.js link); an agent image the binary.
+      // The project's image runs `node <PID 1's flags> /usr/local/bin/clawkerd` (the bin.js link); an agent
+      // image the binary.
       const expected = kind === "dockerfile"
-        ? exe === "/usr/local/bin/node" && argv[1] === "/usr/local/bin/clawkerd"
+        ? exe === "/usr/local/bin/node" && argv[1 + NODE_FLAGS.length] === "/usr/local/bin/clawkerd" &&
+          NODE_FLAGS.every((flag, i) => argv[1 + i] === flag)
         : exe === "/usr/local/bin/clawkerd" && argv[0] === "/usr/local/bin/clawkerd"
       expectThat(expected, `/proc/1/cmdline: ${argv.join(" ")}; /proc/1/exe: ${exe}`)
       return `/proc/1/cmdline: ${argv.slice(0, 3).join(" ")} …; /proc/1/exe: ${exe}`

@@ -130,7 +130,12 @@ export const serve = Effect.gen(function*() {
  */
 const daemon = (userCmd: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    yield* Log.info("boot", { pid: process.pid, version: packageVersion(), user_cmd: userCmd })
+    yield* Log.info("boot", {
+      pid: process.pid,
+      version: packageVersion(),
+      user_cmd: userCmd,
+      node_flags: process.execArgv
+    })
     // Before any child can exist: inherited fds close-on-exec, not dumpable, no core file (see execShim.ts).
     yield* Effect.try(hardenSelf).pipe(
       Effect.catch((e) => Log.error("process_hardening_failed", { error: String(e.cause) }))

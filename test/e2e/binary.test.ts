@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { imageNodeMajor } from "../../scripts/imageNode.mjs"
 import * as C from "../../src/programs/cp/commands.js"
 import { outputOf } from "../../src/programs/cp/cpClient.js"
+import { NODE_FLAGS } from "../../src/programs/nodeFlags.js"
 import { TESTER } from "../support/accounts.js"
 import { repoRoot } from "../support/daemon.js"
 import { daemonsOfFile } from "../support/daemonsOfFile.js"
@@ -87,7 +88,8 @@ e2e("the single binary", () => {
     const lines = d.ns.lines()
     expect(lines).toContain(`cmd uid=${TESTER.uid}`)
     expect(lines.filter((l) => /^(node-var|pid1-)/.test(l))).toEqual([])
-    expect(d.events("boot")).toMatchObject([{ version }])
+    // PID 1's V8 flags come from the binary's own execArgv.
+    expect(d.events("boot")).toMatchObject([{ version, node_flags: [...NODE_FLAGS] }])
     d.ns.write("go\n")
     expect((await d.ns.exited).code).toBe(0)
   })

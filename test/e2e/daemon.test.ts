@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest"
 import { descendantsOf, readProcTable } from "../../src/layers/reaper/procTable.js"
 import * as C from "../../src/programs/cp/commands.js"
 import { outputOf } from "../../src/programs/cp/cpClient.js"
+import { NODE_FLAGS } from "../../src/programs/nodeFlags.js"
 import { TESTER } from "../support/accounts.js"
 
 import { daemonsOfFile } from "../support/daemonsOfFile.js"
@@ -62,6 +63,7 @@ e2e("clawkerd as PID 1", () => {
     d.ns.write("go\n")
     expect((await d.ns.exited).code).toBe(3)
     const events = d.logs().map((e) => e.event)
+    expect(d.events("boot")).toMatchObject([{ node_flags: [...NODE_FLAGS] }])
     for (
       const event of [
         "boot",

@@ -6,7 +6,7 @@ import type { ClawkerdServiceClient } from "../../src/gen/clawker/clawkerd/v1/cl
 import type { ClientCredentials } from "../../src/programs/cp/cpClient.js"
 import { connect, CpSession } from "../../src/programs/cp/cpClient.js"
 import { TESTER, writeAccounts } from "./accounts.js"
-import { binPath } from "./daemon.js"
+import { daemonCommand } from "./daemon.js"
 import { tempDir } from "./fixtures.js"
 import type { Namespaced } from "./pidns.js"
 import { inPidNamespace } from "./pidns.js"
@@ -56,7 +56,7 @@ export const startDaemonInNamespace = async (options: DaemonOptions): Promise<Da
   const readyFile = path.join(stateDir, "run", "ready")
   // Each run logs to a fresh directory, so a restarted daemon's log is its own.
   const logFile = path.join(await tempDir("clawkerd-e2e-log-"), "clawkerd.log")
-  const daemon = [...(options.program ?? [process.execPath, binPath]), ...options.userCmd]
+  const daemon = [...(options.program ?? daemonCommand), ...options.userCmd]
   const argv = options.prelude === undefined ? daemon : ["sh", "-c", `${options.prelude}\nexec "$@"`, "sh", ...daemon]
   const ns = inPidNamespace(argv, {
     env: {

@@ -2,6 +2,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { DEFAULT_BOOTSTRAP_DIR, DEFAULT_READY_FILE } from "../../src/lib/constants.js"
+import { NODE_FLAGS } from "../../src/programs/nodeFlags.js"
 import { importClosure } from "../support/imports.js"
 
 /*
@@ -117,7 +118,12 @@ describe("Dockerfile", () => {
   it("runs clawkerd as root PID 1 with exec-form ENTRYPOINT, SIGTERM, port 7700 and the ready-file HEALTHCHECK", () => {
     const runtime = stages().at(-1)!
     const op = (name: string) => runtime.filter((i) => i.op === name)
-    expect(op("ENTRYPOINT").map((e) => JSON.parse(e.args))).toEqual([["clawkerd"]])
+    // PID 1's V8 flags are set where node starts, as the single binary's execArgv sets them.
+    expect(op("ENTRYPOINT").map((e) => JSON.parse(e.args))).toEqual([[
+      "node",
+      ...NODE_FLAGS,
+      "/usr/local/bin/clawkerd"
+    ]])
     expect(op("STOPSIGNAL").map((s) => s.args)).toEqual(["SIGTERM"])
     expect(op("EXPOSE").map((s) => s.args)).toEqual(["7700"])
     expect(op("USER").map((s) => s.args)).toEqual(["root"])

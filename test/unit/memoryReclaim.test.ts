@@ -1,15 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import * as v8 from "node:v8"
 import {
-  fullGc,
+  busyCollector,
+  collectors,
   makeMemoryReclaim,
   MemoryReclaimLive,
-  RECLAIM_EVERY,
   RECLAIM_GROWTH,
+  RECLAIM_LOOK,
   RECLAIM_QUIET,
-  reclaimNow
+  reclaimNow,
+  YOUNG_GENERATION_BOUND,
+  youngGeneration
 } from "../../src/layers/lifecycle/MemoryReclaimLive.js"
 import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
 import { captureLogs } from "../support/logs.js"
@@ -17,19 +19,31 @@ import { captureLogs } from "../support/logs.js"
 const MIB = 1024 * 1024
 const justUnder = Duration.subtract(RECLAIM_QUIET, Duration.millis(1))
 
-/** A reclaim counting its runs over a footprint the test sets; a run leaves the footprint where it is. */
+/** Quiet and busy reclaims counting their runs over a footprint the test sets; a run leaves the footprint as it is. */
 const counted = Effect.gen(function*() {
-  const runs = yield* Ref.make(0)
+  const quiet = yield* Ref.make(0)
+  const busy = yield* Ref.make(0)
   const bytes = yield* Ref.make(70 * MIB)
-  const reclaim = yield* makeMemoryReclaim(Ref.update(runs, (n) => n + 1), Ref.get(bytes))
+  const reclaim = yield* makeMemoryReclaim({
+    quiet: Ref.update(quiet, (n) => n + 1),
+    busy: Ref.update(busy, (n) => n + 1),
+    footprint: Ref.get(bytes)
+  })
   const grow = (by: number) => Ref.update(bytes, (b) => b + by)
-  return { reclaim, runs: Ref.get(runs), grow }
+  return { reclaim, quiet: Ref.get(quiet), busy: Ref.get(busy), grow }
 })
+
+/** Garbage that survives a scavenge or two, round after round: the scavenger grows the young generation. */
+const growYoungGeneration = () => {
+  let kept: Array<{ readonly n: number }> = []
+  for (let round = 0; round < 60; round++) kept = Array.from({ length: 200_000 }, (_, n) => ({ n }))
+  return kept.length
+}
 
 describe("MemoryReclaim", () => {
   it.effect("reclaims once the Sessions stopped ending for the quiet period, once per burst", () =>
     Effect.gen(function*() {
-      const { reclaim, runs } = yield* counted
+      const { reclaim, quiet: runs, busy } = yield* counted
       // A burst: each end restarts the quiet period.
       for (let i = 0; i < 5; i++) {
         yield* reclaim.settled
@@ -44,13 +58,14 @@ describe("MemoryReclaim", () => {
       yield* reclaim.settled
       yield* TestClock.adjust(RECLAIM_QUIET)
       expect(yield* runs).toBe(2)
+      expect(yield* busy).toBe(0)
     }))
 
-  it.effect("Sessions that never stop ending: a grown footprint is reclaimed every RECLAIM_EVERY", () =>
+  it.effect("Sessions that never stop ending: a grown footprint gets a busy reclaim at each look", () =>
     Effect.gen(function*() {
-      const { reclaim, runs, grow } = yield* counted
+      const { reclaim, busy: runs, quiet, grow } = yield* counted
       const step = Duration.millis(Duration.toMillis(RECLAIM_QUIET) / 2)
-      const steps = Duration.toMillis(RECLAIM_EVERY) / Duration.toMillis(step)
+      const steps = Duration.toMillis(RECLAIM_LOOK) / Duration.toMillis(step)
       for (let round = 1; round <= 3; round++) {
         for (let i = 0; i < steps; i++) {
           yield* reclaim.settled
@@ -59,37 +74,39 @@ describe("MemoryReclaim", () => {
         }
         expect(yield* runs).toBe(round)
       }
+      expect(yield* quiet).toBe(0)
     }))
 
   it.effect("one Session that never ends: its commands' growth is reclaimed at the next look", () =>
     Effect.gen(function*() {
-      const { grow, runs } = yield* counted
+      const { grow, busy: runs } = yield* counted
       yield* grow(RECLAIM_GROWTH)
-      yield* TestClock.adjust(RECLAIM_EVERY)
+      yield* TestClock.adjust(RECLAIM_LOOK)
       expect(yield* runs).toBe(1)
       // What the reclaim could not give back is the new reference: no collection every look after it.
-      yield* TestClock.adjust(Duration.times(RECLAIM_EVERY, 4))
+      yield* TestClock.adjust(Duration.times(RECLAIM_LOOK, 4))
       expect(yield* runs).toBe(1)
     }))
 
   it.effect("growth under RECLAIM_GROWTH, or none (an idle daemon), collects nothing", () =>
     Effect.gen(function*() {
-      const { grow, runs } = yield* counted
-      yield* TestClock.adjust(Duration.times(RECLAIM_EVERY, 4))
+      const { grow, busy, quiet } = yield* counted
+      const runs = Effect.zipWith(busy, quiet, (a, b) => a + b)
+      yield* TestClock.adjust(Duration.times(RECLAIM_LOOK, 4))
       yield* grow(RECLAIM_GROWTH - 1)
-      yield* TestClock.adjust(Duration.times(RECLAIM_EVERY, 4))
+      yield* TestClock.adjust(Duration.times(RECLAIM_LOOK, 4))
       expect(yield* runs).toBe(0)
     }))
 
   it.effect("a pending reclaim and the periodic look end with their scope", () =>
     Effect.gen(function*() {
       const runs = yield* Effect.scoped(Effect.gen(function*() {
-        const { reclaim, runs, grow } = yield* counted
+        const { reclaim, busy, quiet, grow } = yield* counted
         yield* reclaim.settled
         yield* grow(RECLAIM_GROWTH)
-        return runs
+        return Effect.zipWith(busy, quiet, (a, b) => a + b)
       }))
-      yield* TestClock.adjust(RECLAIM_EVERY)
+      yield* TestClock.adjust(RECLAIM_LOOK)
       expect(yield* runs).toBe(0)
     }))
 
@@ -100,28 +117,36 @@ describe("MemoryReclaim", () => {
       let garbage: Array<{ readonly n: number }> | undefined = Array.from({ length: 2_000_000 }, (_, n) => ({ n }))
       expect(garbage.length).toBe(2_000_000)
       garbage = undefined
-      yield* reclaimNow(fullGc())
+      yield* reclaimNow(collectors().full, "busy")
       const [event] = logs.events("memory_reclaimed")
       expect(event?.rss_before_mib).toBeGreaterThan(0)
       expect(event?.rss_after_mib).toBeGreaterThan(0)
       expect(Number(event?.heap_used_before_mib) - Number(event?.heap_used_after_mib)).toBeGreaterThanOrEqual(20)
       expect(typeof event?.malloc_trimmed).toBe("boolean")
+      expect(event?.kind).toBe("busy")
     }).pipe(Effect.provide(logs.layer))
   })
 
-  it.live("the reclaim gives back the young generation's grown semi-spaces, not only the garbage in them", () => {
+  it.live("the quiet reclaim gives back the young generation's grown semi-spaces, not only the garbage in them", () => {
     const logs = captureLogs()
-    const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space")!
     return Effect.gen(function*() {
-      // Garbage that survives a scavenge or two, round after round: the scavenger grows the semi-spaces.
-      let kept: Array<{ readonly n: number }> = []
-      for (let round = 0; round < 40; round++) kept = Array.from({ length: 200_000 }, (_, n) => ({ n }))
-      expect(kept).toHaveLength(200_000)
-      kept = []
-      expect(newSpace().physical_space_size).toBeGreaterThan(8 * MIB)
-      yield* reclaimNow(fullGc())
-      expect(newSpace().physical_space_size).toBeLessThanOrEqual(4 * MIB)
+      expect(growYoungGeneration()).toBe(200_000)
+      expect(youngGeneration()).toBeGreaterThan(8 * MIB)
+      yield* reclaimNow(collectors().lastResort, "quiet")
+      expect(youngGeneration()).toBeLessThanOrEqual(4 * MIB)
     }).pipe(Effect.provide(logs.layer))
+  })
+
+  it("a busy reclaim keeps the young generation V8 grew, unless it outgrew its bound", () => {
+    const gc = collectors()
+    expect(growYoungGeneration()).toBe(200_000)
+    // The full collection keeps the young generation's size: what a busy daemon wants of it.
+    gc.full()
+    expect(youngGeneration()).toBeGreaterThan(YOUNG_GENERATION_BOUND)
+    expect(busyCollector(gc)).toBe(gc.lastResort)
+    gc.lastResort()
+    expect(youngGeneration()).toBeLessThanOrEqual(YOUNG_GENERATION_BOUND)
+    expect(busyCollector(gc)).toBe(gc.full)
   })
 
   it.effect("a reclaim that fails is logged, not thrown", () => {
@@ -129,8 +154,8 @@ describe("MemoryReclaim", () => {
     return Effect.gen(function*() {
       yield* reclaimNow(() => {
         throw new Error("no collector")
-      })
-      expect(logs.events("memory_reclaim_failed")).toMatchObject([{ error: "Error: no collector" }])
+      }, "quiet")
+      expect(logs.events("memory_reclaim_failed")).toMatchObject([{ kind: "quiet", error: "Error: no collector" }])
       expect(logs.events("memory_reclaimed")).toEqual([])
     }).pipe(Effect.provide(logs.layer))
   })

@@ -11,69 +11,112 @@ export const RECLAIM_QUIET = Duration.seconds(1)
 const MIB = 1024 * 1024
 
 /**
- * V8's full collector, which Node exposes only behind --expose-gc: set at run time, the flag gives the
- * next new context a `gc` global. Its last-resort flavour is the collection V8 runs before it gives up
- * on memory: besides collecting the whole isolate it shrinks the young generation back to its initial
- * size and frees the pages V8 pools for reuse. A plain gc() did neither: after Session churn the
- * daemon's committed heap stayed 40-100 MiB above its live 15 MiB (measured for issue 21).
+ * How often a busy daemon looks at its footprint. A CP reconnecting in a loop never leaves the quiet
+ * second, and a CP that keeps one Session and runs commands on it never ends one; meanwhile the
+ * connections that ended keep their OpenSSL and nghttp2 memory until V8 collects their wrappers, which
+ * it does late because they look small to it. Measured under the soak's mixed traffic: RSS climbed
+ * 1-3 MiB a second; with a look every minute the 10-minute soak's samples went 95 -> 149 MiB between
+ * looks, every 3 s they stay within a few MiB (issue 21).
  */
-export const fullGc = (): () => void => {
-  v8.setFlagsFromString("--expose-gc")
-  const gc = vm.runInNewContext("gc") as (options: object) => void
-  return () => gc({ type: "major", execution: "sync", flavor: "last-resort" })
-}
+export const RECLAIM_LOOK = Duration.seconds(3)
+
+/** Growth of RSS since the last reclaim that makes a look collect; below it, nothing runs. */
+export const RECLAIM_GROWTH = 4 * MIB
 
 /**
- * One full collection, then glibc's free memory back to the kernel; RSS and live heap before and after.
- * It runs inside a Session's end: a failure is logged and the Session ends as it would have.
+ * The young generation a busy reclaim leaves alone. V8 grows it under load up to 3 x 32 MiB and keeps it;
+ * PID 1 starts with `--max-semi-space-size=4` (src/programs/nodeFlags.ts), which holds it near 8 MiB, but a
+ * daemon started without the flag has its young generation shrunk by the reclaim instead.
  */
-export const reclaimNow = (collect: () => void): Effect.Effect<void> =>
+export const YOUNG_GENERATION_BOUND = 16 * MIB
+
+export interface Collectors {
+  /** A full collection: garbage and the native memory it holds, the heap's sizing kept. */
+  readonly full: () => void
+  /**
+   * V8's last-resort collection, what it runs before it gives up on memory: it also shrinks the young
+   * generation to its initial size and frees the pages V8 pools for reuse (a plain full one left the
+   * heap 40-100 MiB above its live 15 MiB after Session churn). Under traffic that shrinking costs: the
+   * next scavenges promote what would have died young.
+   */
+  readonly lastResort: () => void
+}
+
+/** V8's collector, which Node exposes only behind --expose-gc: set at run time, it gives a new context a `gc`. */
+export const collectors = (): Collectors => {
+  v8.setFlagsFromString("--expose-gc")
+  const gc = vm.runInNewContext("gc") as (options: object) => void
+  return {
+    full: () => gc({ type: "major", execution: "sync" }),
+    lastResort: () => gc({ type: "major", execution: "sync", flavor: "last-resort" })
+  }
+}
+
+/** Physical size of V8's young generation (new space and its large objects). */
+export const youngGeneration = (): number =>
+  v8.getHeapSpaceStatistics()
+    .filter((space) => space.space_name === "new_space" || space.space_name === "new_large_object_space")
+    .reduce((sum, space) => sum + space.physical_space_size, 0)
+
+/** The busy reclaim's collection: the full one, the last-resort one once the young generation outgrew its bound. */
+export const busyCollector = (gc: Collectors): () => void =>
+  youngGeneration() > YOUNG_GENERATION_BOUND ? gc.lastResort : gc.full
+
+/**
+ * One collection, then glibc's free memory back to the kernel; RSS and live heap before and after.
+ * A failure is logged, never thrown: it runs at a Session's end and in the daemon's background.
+ */
+export const reclaimNow = (collect: () => void, kind: "quiet" | "busy"): Effect.Effect<void> =>
   Effect.suspend(() => {
     const before = process.memoryUsage()
     collect()
     const trimmed = addon.trimMalloc()
     const after = process.memoryUsage()
     return Log.debug("memory_reclaimed", {
+      kind,
       rss_before_mib: Math.round(before.rss / MIB),
       rss_after_mib: Math.round(after.rss / MIB),
       heap_used_before_mib: Math.round(before.heapUsed / MIB),
       heap_used_after_mib: Math.round(after.heapUsed / MIB),
       malloc_trimmed: trimmed
     })
-  }).pipe(Effect.catchDefect((defect) => Log.warn("memory_reclaim_failed", { error: String(defect) })))
+  }).pipe(Effect.catchDefect((defect) => Log.warn("memory_reclaim_failed", { kind, error: String(defect) })))
+
+export interface Reclaims {
+  /** Once traffic stopped: everything back, the heap's sizing included. */
+  readonly quiet: Effect.Effect<void>
+  /** While traffic runs. */
+  readonly busy: Effect.Effect<void>
+  /** RSS now, in bytes. */
+  readonly footprint: Effect.Effect<number>
+}
 
 /**
- * How often a busy daemon looks at its footprint. A reclaim only follows a Session's end after a quiet
- * second, which a CP reconnecting in a loop never leaves, and a CP that keeps one Session open and runs
- * commands on it never ends one: V8 grows its young generation under either, and only a reclaim shrinks
- * it. Every minute was too rare: the 10-minute soak's RSS climbed 15 % between two reclaims (issue 21).
+ * `settled` arms the quiet reclaim a quiet period later, each call restarting the period; every
+ * RECLAIM_LOOK the footprint is compared with the one the last reclaim left, and RECLAIM_GROWTH more
+ * runs the busy one. An idle daemon grows nothing, so it collects nothing.
  */
-export const RECLAIM_EVERY = Duration.seconds(15)
-
-/** Growth of RSS since the last reclaim that makes the periodic look run one; below it, no collection. */
-export const RECLAIM_GROWTH = 4 * MIB
-
-/**
- * `settled` arms a reclaim a quiet period later, each call restarting the period; every RECLAIM_EVERY the
- * footprint is compared with the one the last reclaim left, and RECLAIM_GROWTH more runs a reclaim then.
- * An idle daemon grows nothing, so it collects nothing.
- */
-export const makeMemoryReclaim = (reclaim: Effect.Effect<void>, footprint: Effect.Effect<number>) =>
+export const makeMemoryReclaim = ({ busy, footprint, quiet }: Reclaims) =>
   Effect.gen(function*() {
     const pending = yield* FiberHandle.make<void, never>()
     const left = yield* Ref.make(yield* footprint)
-    const reclaimed = Effect.andThen(reclaim, Effect.flatMap(footprint, (bytes) => Ref.set(left, bytes)))
+    const leaving = (reclaim: Effect.Effect<void>) =>
+      Effect.andThen(reclaim, Effect.flatMap(footprint, (bytes) => Ref.set(left, bytes)))
     const grown = Effect.zipWith(footprint, Ref.get(left), (now, after) => now - after >= RECLAIM_GROWTH)
-    yield* Effect.forkScoped(Effect.repeat(Effect.when(reclaimed, grown), Schedule.spaced(RECLAIM_EVERY)))
+    yield* Effect.forkScoped(Effect.repeat(Effect.when(leaving(busy), grown), Schedule.spaced(RECLAIM_LOOK)))
     return MemoryReclaim.of({
-      settled: Effect.asVoid(FiberHandle.run(pending, Effect.delay(reclaimed, RECLAIM_QUIET)))
+      settled: Effect.asVoid(FiberHandle.run(pending, Effect.delay(leaving(quiet), RECLAIM_QUIET)))
     })
   })
 
 export const MemoryReclaimLive: Layer.Layer<MemoryReclaim> = Layer.effect(
   MemoryReclaim,
-  Effect.flatMap(
-    Effect.sync(fullGc),
-    (collect) => makeMemoryReclaim(reclaimNow(collect), Effect.sync(() => process.memoryUsage.rss()))
-  )
+  Effect.suspend(() => {
+    const gc = collectors()
+    return makeMemoryReclaim({
+      quiet: reclaimNow(gc.lastResort, "quiet"),
+      busy: Effect.suspend(() => reclaimNow(busyCollector(gc), "busy")),
+      footprint: Effect.sync(() => process.memoryUsage.rss())
+    })
+  })
 )
