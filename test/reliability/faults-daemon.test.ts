@@ -79,8 +79,9 @@ describe.skipIf(unavailable !== undefined)("SIGTERM at every phase", () => {
     const d = await daemon(["true"])
     const s = await d.session()
     const id = `${INIT}-post-init-1`
-    // setsid: an orphan that left the stage's process group, which the Session's stop kills whole.
-    s.send(C.sh(id, "trap '' TERM; setsid sleep 1000 & echo started; wait"))
+    // setsid: an orphan that left the stage's process group, which the Session's stop kills whole. It says
+    // "started" itself, once in its own session: said by the stage, it could come before the setsid.
+    s.send(C.sh(id, "trap '' TERM; setsid sh -c 'echo started; exec sleep 1000' & wait"))
     await waitFor(() => outputSoFar(s, id) === "started\n", 10_000, "the init step running")
     await d.ns.signal("SIGTERM")
     await expectCleanExit(d, 1)
