@@ -45,7 +45,32 @@ export const summaryLine = (name: string, m: Measure): string =>
     m.target === undefined ? "" : ` (target ${targetText(m.target)}: ${m.met === true ? "met" : "MISSED"})`
   ].join("")
 
-/** The readable table: one row per measure. */
+/**
+ * What one container pays for its clawkerd (issue 18): a row each, picked from the benchmarks by name and
+ * metric. The throughput row's metric is clawkerd's CPU seconds per GiB of output.
+ */
+const BUDGET: ReadonlyArray<{ readonly row: string; readonly bench: string; readonly metric: string }> = [
+  { row: "idle RSS after boot", bench: "memory", metric: "RSS after boot" },
+  { row: "RSS after 1,000 Sessions came and went", bench: "memory", metric: "RSS after 1000 Sessions" },
+  { row: "boot: exec to the first mTLS handshake", bench: "boot", metric: "median boot, ratio" },
+  { row: "image size: what the agent image gains", bench: "binary", metric: "file size" },
+  { row: "CPU per GiB of output", bench: "throughput", metric: "median CPU per GiB sent" }
+]
+
+/** The per-container budget table, from the measures of this run; a row whose benchmark did not run says so. */
+export const budget = (results: Results): ReadonlyArray<string> => [
+  "| per container | clawkerd | baseline | ratio |",
+  "|---|---|---|---|",
+  ...BUDGET.map(({ bench, metric, row }) => {
+    const m = results.benchmarks.find((b) => b.name === bench)?.outcome?.measures.find((x) => x.metric === metric)
+    if (m === undefined) return `| ${row} | not measured in this run (\`${bench}\`) | | |`
+    return `| ${row} | ${number(m.clawkerd)} ${m.unit} | ${
+      m.baseline === undefined ? "" : `${number(m.baseline.value)} ${m.unit} (${m.baseline.name})`
+    } | ${m.ratio === undefined ? "" : number(m.ratio)} |`
+  })
+]
+
+/** The readable table: one row per measure, then the per-container budget. */
 export const markdown = (results: Results): string => {
   const { load, node, cpus } = results.machine
   const lines = [
@@ -80,5 +105,5 @@ export const markdown = (results: Results): string => {
       `- **${b.name}** (${b.title}; ${counts}; ${b.seconds.toFixed(0)} s): ${(b.outcome.notes ?? []).join(" ")}`
     )
   }
-  return [...lines, "", ...notes, ""].join("\n")
+  return [...lines, "", ...notes, "", "## Per-container budget", "", ...budget(results), ""].join("\n")
 }

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest"
+import { measure } from "../../bench/harness.js"
+import type { Results } from "../../bench/report.js"
+import { budget } from "../../bench/report.js"
+
+const run = (benchmarks: Results["benchmarks"]): Results => ({
+  generatedAt: "2026-12-01T00:00:00.000Z",
+  quick: false,
+  machine: { node: "v24.22.3", cpus: 2, load: { start: 1, end: 1 } },
+  benchmarks
+})
+
+describe("bench: the per-container budget", () => {
+  it("takes each row's figure, baseline and ratio from its benchmark, and names a benchmark that did not run", () => {
+    const rows = budget(run([{
+      name: "memory",
+      title: "memory",
+      seconds: 1,
+      outcome: {
+        counts: {},
+        measures: [
+          measure("RSS after boot", "MiB", 60, { baseline: { name: "bare idle node", value: 42 } }),
+          measure("RSS after 1000 Sessions", "MiB", 63, { baseline: { name: "bare idle node", value: 42 } })
+        ]
+      }
+    }]))
+    expect(rows).toHaveLength(2 + 5)
+    expect(rows[2]).toBe("| idle RSS after boot | 60.0 MiB | 42.0 MiB (bare idle node) | 1.43 |")
+    expect(rows[3]).toBe("| RSS after 1,000 Sessions came and went | 63.0 MiB | 42.0 MiB (bare idle node) | 1.50 |")
+    expect(rows[4]).toContain("not measured in this run (`boot`)")
+    expect(rows[6]).toContain("not measured in this run (`throughput`)")
+  })
+})
