@@ -68,6 +68,53 @@ const encodeOutput = (commandId: string, data: Uint8Array): Buffer => {
   return frame
 }
 
+/** A varint at `at`: its value and where it ends, or undefined when it does not end inside `bytes` or exceeds 2^31. */
+const readVarint = (bytes: Uint8Array, at: number): { readonly value: number; readonly end: number } | undefined => {
+  let value = 0
+  for (let offset = at, scale = 1; offset < bytes.length && offset < at + 5; offset++, scale *= 0x80) {
+    const byte = bytes[offset]!
+    value += (byte & 0x7f) * scale
+    if (byte < 0x80) return value <= 0x7fffffff ? { value, end: offset + 1 } : undefined
+  }
+  return undefined
+}
+
+const utf8 = new TextDecoder()
+
+/**
+ * An OutputChunk reply laid out as encodeOutput (and every encoder writing fields in number order) lays
+ * it out, its data a view into `bytes`; undefined for any other frame.
+ */
+const decodeOutput = (bytes: Uint8Array): Response | undefined => {
+  let at = 0
+  let commandId = ""
+  if (bytes[at] === COMMAND_ID) {
+    const id = readVarint(bytes, at + 1)
+    if (id === undefined || id.end + id.value > bytes.length) return undefined
+    commandId = utf8.decode(bytes.subarray(id.end, id.end + id.value))
+    at = id.end + id.value
+  }
+  if (bytes[at] !== OUTPUT) return undefined
+  const chunk = readVarint(bytes, at + 1)
+  if (chunk === undefined || chunk.end + chunk.value !== bytes.length) return undefined
+  if (chunk.value === 0) return { commandId, payload: { $case: "output", value: { data: Buffer.alloc(0) } } }
+  if (bytes[chunk.end] !== DATA) return undefined
+  const data = readVarint(bytes, chunk.end + 1)
+  if (data === undefined || data.end + data.value !== bytes.length) return undefined
+  return {
+    commandId,
+    payload: { $case: "output", value: { data: Buffer.from(bytes.buffer, bytes.byteOffset + data.end, data.value) } }
+  }
+}
+
+/**
+ * The CP client's response deserializer (src/devkit/cpClient.ts), the serializer's mirror: the generated
+ * codec copies every OutputChunk's data byte by byte (Buffer.from of a Uint8Array), which made the
+ * benchmark's client, not clawkerd, the slower end (bench/throughput.ts). An OutputChunk in its usual
+ * layout is read in place; anything else goes to the generated codec.
+ */
+export const decodeResponse = (bytes: Uint8Array): Response => decodeOutput(bytes) ?? ResponseCodec.decode(bytes)
+
 /**
  * The listener's response serializer. OutputChunks carry nearly all of a busy Session's bytes, and the
  * generated serializer copies each one three times (the writer's join, finish, then Buffer.from), which

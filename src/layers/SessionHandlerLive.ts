@@ -3,6 +3,7 @@ import { Clock, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Ref } f
 import type { InboundFrame } from "../domain/commandFrame.js"
 import { mirroredExitCode } from "../domain/exitCodes.js"
 import { onOwnFiber } from "../domain/fibers.js"
+import { giveBack } from "../domain/frameRoom.js"
 import * as Log from "../domain/log.js"
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { AgentState } from "../services/AgentState.js"
@@ -24,9 +25,17 @@ import { parentFromMetadata } from "./telemetry/traceParent.js"
 
 type Call = ServerDuplexStream<InboundFrame, Response>
 
-/** The call as the Session's sender writes to it: grpc-js calls back once a reply was written. */
+/**
+ * The call as the Session's sender writes to it: grpc-js calls back once a reply was written, by then
+ * its bytes copied into grpc-js's own message buffer, so an OutputChunk's memory is given back for the
+ * next read. A call cancelled first never calls back; that chunk is left to the collector.
+ */
 const streamOf = (call: Call): ReplyStream => ({
-  write: (response, written) => call.write(response, written),
+  write: (response, written) =>
+    call.write(response, (error?: Error | null) => {
+      if (response.payload?.$case === "output") giveBack(response.payload.value.data)
+      written(error)
+    }),
   drained: Effect.callback<void>((resume) => {
     const onDrain = () => resume(Effect.void)
     call.once("drain", onDrain)

@@ -1,7 +1,15 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { allocWithRoom, FRAME_ROOM, withRoom } from "../../src/domain/frameRoom.js"
-import { encodeResponse } from "../../src/domain/responseFrame.js"
+import {
+  allocWithRoom,
+  FRAME_ROOM,
+  giveBack,
+  returnableChunk,
+  SPARE_LIMIT,
+  takeWithRoom,
+  withRoom
+} from "../../src/domain/frameRoom.js"
+import { decodeResponse, encodeResponse } from "../../src/domain/responseFrame.js"
 import * as R from "../../src/domain/responses.js"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { Response as ResponseCodec } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
@@ -64,5 +72,120 @@ describe("response serializer", () => {
         { commandId: "", payload: undefined } satisfies Response
       ]
     ) expect(encodeResponse(response).equals(generated(response))).toBe(true)
+  })
+})
+
+/** Any Response the generated codec can carry, OutputChunks weighted up. */
+const anyResponse: fc.Arbitrary<Response> = fc.record({
+  commandId: fc.string({ unit: "grapheme" }),
+  payload: fc.oneof(
+    {
+      arbitrary: fc.uint8Array({ maxLength: 300 }).map((d) => ({
+        $case: "output" as const,
+        value: { data: Buffer.from(d) }
+      })),
+      weight: 4
+    },
+    fc.record({ $case: fc.constant("done" as const), value: fc.record({ finalExitCode: fc.integer() }) }),
+    fc.record({ $case: fc.constant("started" as const), value: fc.constant({}) }),
+    fc.record({
+      $case: fc.constant("stageExit" as const),
+      value: fc.record({ stageIndex: fc.nat(), exitCode: fc.integer(), signo: fc.nat(64) })
+    }),
+    fc.constant(undefined)
+  )
+})
+
+describe("response deserializer (the CP client's)", () => {
+  it("decodes every Response as the generated codec does", () => {
+    fc.assert(
+      fc.property(anyResponse, (response) => {
+        const frame = Buffer.from(ResponseCodec.encode(response).finish())
+        expect(decodeResponse(frame)).toEqual(ResponseCodec.decode(frame))
+      }),
+      { numRuns: 2_000 }
+    )
+  })
+
+  it("agrees with the generated codec on arbitrary bytes, and on OutputChunks with fields out of the usual layout", () => {
+    const agree = (bytes: Uint8Array) => {
+      const ours = (() => {
+        try {
+          return { value: decodeResponse(bytes) }
+        } catch (e) {
+          return { error: String(e) }
+        }
+      })()
+      const theirs = (() => {
+        try {
+          return { value: ResponseCodec.decode(bytes) }
+        } catch (e) {
+          return { error: String(e) }
+        }
+      })()
+      expect(ours).toEqual(theirs)
+    }
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), agree), { numRuns: 5_000 })
+    // A prefix of the usual layout: every truncation of a real frame.
+    const frame = encodeResponse(output("cmd-1", Buffer.alloc(200, 3)))
+    for (let end = 0; end <= frame.length; end++) agree(frame.subarray(0, end))
+    // id after output, an unknown field after the data, a repeated data field, invalid UTF-8 in the id.
+    agree(Buffer.concat([Buffer.from([0x22, 0x03, 0x0a, 0x01, 0x41]), Buffer.from([0x0a, 0x01, 0x78])]))
+    agree(Buffer.from([0x0a, 0x01, 0x78, 0x22, 0x05, 0x0a, 0x01, 0x41, 0x10, 0x01]))
+    agree(Buffer.from([0x0a, 0x01, 0x78, 0x22, 0x06, 0x0a, 0x01, 0x41, 0x0a, 0x01, 0x42]))
+    agree(Buffer.from([0x0a, 0x02, 0xc3, 0x28, 0x22, 0x03, 0x0a, 0x01, 0x41]))
+  })
+
+  it("hands an OutputChunk's data on as a view into the frame, not a copy", () => {
+    const frame = encodeResponse(output("c", Buffer.alloc(32 * 1024, 4)))
+    const decoded = decodeResponse(frame)
+    expect(decoded.payload?.$case).toBe("output")
+    const data = decoded.payload?.$case === "output" ? decoded.payload.value.data : Buffer.alloc(0)
+    expect(data.buffer).toBe(frame.buffer)
+    expect(data.length).toBe(32 * 1024)
+  })
+})
+
+describe("read buffers given back", () => {
+  const SIZE = 32 * 1024
+  /** Takes every spare there is, so a test starts from none. */
+  const emptySpares = () => {
+    for (let i = 0; i < SPARE_LIMIT; i++) takeWithRoom(SIZE)
+  }
+
+  it("the memory of a chunk given back is read into again, with its room in front", () => {
+    emptySpares()
+    const read = takeWithRoom(SIZE)
+    const chunk = returnableChunk(withRoom(read.subarray(0, SIZE - 1)))
+    giveBack(chunk)
+    const next = takeWithRoom(SIZE)
+    expect(next.buffer).toBe(read.buffer)
+    expect(next.byteOffset).toBe(FRAME_ROOM)
+    expect(next.length).toBe(SIZE)
+    // Its old chunk no longer counts as framed in place: the memory is someone else's now.
+    const frame = encodeResponse({ commandId: "c", payload: { $case: "output", value: { data: chunk } } })
+    expect(frame.buffer).not.toBe(read.buffer)
+  })
+
+  it("never reuses a chunk that was not marked returnable, nor one given back twice", () => {
+    emptySpares()
+    const kept = withRoom(takeWithRoom(SIZE))
+    giveBack(kept)
+    expect(takeWithRoom(SIZE).buffer).not.toBe(kept.buffer)
+
+    const once = returnableChunk(takeWithRoom(SIZE))
+    giveBack(once)
+    giveBack(once)
+    expect(takeWithRoom(SIZE).buffer).toBe(once.buffer)
+    expect(takeWithRoom(SIZE).buffer).not.toBe(once.buffer)
+  })
+
+  it("keeps at most SPARE_LIMIT spares", () => {
+    emptySpares()
+    const chunks = Array.from({ length: SPARE_LIMIT + 4 }, () => returnableChunk(takeWithRoom(SIZE)))
+    for (const chunk of chunks) giveBack(chunk)
+    const reused = new Set(chunks.map((c) => c.buffer))
+    const taken = Array.from({ length: SPARE_LIMIT + 4 }, () => takeWithRoom(SIZE))
+    expect(taken.filter((t) => reused.has(t.buffer))).toHaveLength(SPARE_LIMIT)
   })
 })

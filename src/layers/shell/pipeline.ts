@@ -198,7 +198,9 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
         Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
       )
     const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errorText(e.cause)}`))
-    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.result)
+    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd), echo === undefined).pipe(
+      Effect.result
+    )
     const drain = yield* Effect.forkChild(
       reader._tag === "Success"
         ? reader.success.drain(forward).pipe(Effect.catch(drainFailed))
