@@ -1,87 +1,60 @@
 import { spawn } from "node:child_process"
-import * as tls from "node:tls"
-import * as C from "../src/devkit/commands.js"
+import * as readline from "node:readline"
 import type { ClientCredentials } from "../src/devkit/cpClient.js"
-import { connect } from "../src/devkit/cpClient.js"
-import type { Response } from "../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { bundleEntry } from "../test/support/bundle.js"
 import { cpCredentials } from "../test/support/daemonInNamespace.js"
 import type { Bench, BenchContext } from "./harness.js"
 import { cpuSecondsOf, measure, median, MiB, within } from "./harness.js"
+import type { Report, Request } from "./receiver.js"
 import { deployment, startDaemon } from "./rigs.js"
 
 const GiB = 1024 * MiB
-/** The real CP (grpc-go) grows its receive window with the bandwidth-delay product up to this. */
-const CP_WINDOW = 16 * MiB
 
-/** One transfer: wall ms, and the CPU seconds the sending process and this one (the receiver) spent on it. */
+/** One transfer: wall ms, and the CPU seconds the sending process and the receiving one spent on it. */
 export interface Transfer {
   readonly ms: number
   readonly senderCpu: number
   readonly receiverCpu: number
 }
 
-/** Starts the clocks of one transfer; the returned function stops them. */
-const metered = (senderCpu: () => number): () => Transfer => {
-  const sender = senderCpu()
-  const receiver = process.cpuUsage()
-  const start = performance.now()
-  return () => {
-    const ms = performance.now() - start
-    const used = process.cpuUsage(receiver)
-    return { ms, senderCpu: senderCpu() - sender, receiverCpu: (used.user + used.system) / 1e6 }
-  }
-}
-
 /**
- * `head -c BYTES /dev/zero` as a ShellCommand, its output counted as it arrives, never kept (the CP
- * client's CpSession keeps every reply, which would hold the whole GiB). Metered from send to Done;
- * `daemonCpu` reads clawkerd's CPU seconds.
+ * The receiving client (bench/receiver.ts) in its own process, ended with the benchmark. `transfer`
+ * runs one request; `senderCpu` is read when the receiver starts its clock and when it is done.
  */
-export const throughShell = async (
-  address: string,
-  credentials: ClientCredentials,
-  bytes: number,
-  id: string,
-  daemonCpu: () => number
-): Promise<Transfer> => {
-  const client = connect(address, credentials, { receiveWindow: CP_WINDOW })
-  try {
-    const call = client.session()
-    const replies = (onReply: (r: Response) => boolean) =>
-      new Promise<void>((resolve, reject) => {
-        const onData = (r: Response) => {
-          if (onReply(r)) {
-            call.off("data", onData)
-            resolve()
-          }
-        }
-        call.on("data", onData)
-        call.once("error", reject)
-      })
-    // The connection and the Session are up before the clock starts.
-    const acked = replies((r) => r.payload?.$case === "helloAck")
-    call.write(C.hello("warm"))
-    await acked
-    let received = 0
-    let failed: string | undefined
-    const stop = metered(daemonCpu)
-    const done = replies((r) => {
-      const payload = r.payload
-      if (payload?.$case === "output") received += payload.value.data.length
-      if (payload?.$case === "error") failed = payload.value.message
-      return payload?.$case === "done" || payload?.$case === "error"
-    })
-    call.write(C.shell(id, [C.stage(["head", "-c", String(bytes), "/dev/zero"])]))
-    await done
-    const transfer = stop()
-    call.end()
-    if (failed !== undefined) throw new Error(`${id}: ${failed}`)
-    if (received !== bytes) throw new Error(`${id}: ${received} bytes arrived of ${bytes}`)
-    return transfer
-  } finally {
-    client.close()
+export const startReceiver = async (ctx: BenchContext, credentials: ClientCredentials) => {
+  const program = await bundleEntry("bench/receiver.ts")
+  const child = spawn(process.execPath, [program], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: {
+      ...process.env,
+      CLAWKERD_BENCH_CP_CA: credentials.caPem,
+      CLAWKERD_BENCH_CP_CERT: credentials.certPem,
+      CLAWKERD_BENCH_CP_KEY: credentials.keyPem
+    }
+  })
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()))
+  ctx.defer(async () => {
+    child.stdin.end()
+    await within(exited, 5_000, "receiver after its input ended").catch(() => child.kill("SIGKILL"))
+    await exited
+  })
+  const reports = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const next = async (): Promise<Report> => {
+    const line = await reports.next()
+    if (line.done === true) throw new Error("the receiver exited")
+    const report = JSON.parse(line.value) as Report
+    if (report.event === "failed") throw new Error(report.error)
+    return report
   }
+  const transfer = async (request: Request, senderCpu: () => number): Promise<Transfer> => {
+    child.stdin.write(`${JSON.stringify(request)}\n`)
+    await next()
+    const before = senderCpu()
+    const done = await next()
+    if (done.event !== "done") throw new Error(`the receiver answered ${done.event} for done`)
+    return { ms: done.ms, senderCpu: senderCpu() - before, receiverCpu: done.cpu }
+  }
+  return { transfer }
 }
 
 /** The baseline server (bench/tlsSource.ts) in its own process, ended with the benchmark. */
@@ -109,31 +82,6 @@ export const startTlsSource = async (ctx: BenchContext, bootstrapDir: string, by
   return { port, cpu: () => cpuSecondsOf(pid) }
 }
 
-/** The same bytes over a raw TLS 1.3 socket with the same certificates, metered from handshake done to end. */
-export const throughTls = (port: number, credentials: ClientCredentials, bytes: number, sourceCpu: () => number) =>
-  new Promise<Transfer>((resolve, reject) => {
-    let stop: (() => Transfer) | undefined
-    let received = 0
-    const socket = tls.connect({
-      host: "127.0.0.1",
-      port,
-      ca: credentials.caPem,
-      cert: credentials.certPem,
-      key: credentials.keyPem,
-      minVersion: "TLSv1.3",
-      checkServerIdentity: () => undefined
-    }, () => (stop = metered(sourceCpu)))
-    socket.on("data", (chunk: Buffer) => (received += chunk.length))
-    socket.once("error", reject)
-    socket.once("end", () => {
-      const transfer = stop?.()
-      socket.destroy()
-      if (transfer === undefined) reject(new Error("raw TLS: the stream ended before the handshake"))
-      else if (received === bytes) resolve(transfer)
-      else reject(new Error(`raw TLS: ${received} bytes arrived of ${bytes}`))
-    })
-  })
-
 export const throughput: Bench = {
   name: "throughput",
   title: "Output throughput: head -c N /dev/zero through a ShellCommand to the CP client",
@@ -147,11 +95,13 @@ export const throughput: Bench = {
     const address = `127.0.0.1:${await run.port()}`
     const daemonPid = await run.ns.pid()
     const source = await startTlsSource(ctx, fixture.dir, bytes)
+    const receiver = await startReceiver(ctx, credentials)
     const shell: Array<Transfer> = []
     const raw: Array<Transfer> = []
     for (let i = 0; i < rounds; i++) {
-      shell.push(await throughShell(address, credentials, bytes, `head-${i}`, () => cpuSecondsOf(daemonPid)))
-      raw.push(await throughTls(source.port, credentials, bytes, source.cpu))
+      const id = `head-${i}`
+      shell.push(await receiver.transfer({ kind: "shell", address, bytes, id }, () => cpuSecondsOf(daemonPid)))
+      raw.push(await receiver.transfer({ kind: "tls", port: source.port, bytes }, source.cpu))
     }
     const rate = (t: Transfer) => bytes / MiB / (t.ms / 1000)
     const perGiB = (seconds: number) => seconds / (bytes / GiB)
@@ -178,7 +128,8 @@ export const throughput: Bench = {
         })
       ],
       notes: [
-        "clawkerd: from sending the ShellCommand to its Done, every OutputChunk counted by a gRPC client in the harness.",
+        "clawkerd: from sending the ShellCommand to its Done, every OutputChunk counted by a gRPC client (the devkit's,",
+        "OutputChunk data read in place) in a process of its own, as the CP is; the raw TLS client runs in that process too.",
         "Baseline: a Node process with the agent's certificates pipes `head -c N /dev/zero` into a TLS 1.3 socket to",
         "the CP's client leaf, timed from the handshake to the end of the stream. Rounds alternate; medians.",
         "CPU: user + system seconds of the clawkerd process (all its threads, not the `head` child) and of the",
