@@ -3,9 +3,9 @@
  * Response that carries it: the listener's serializer then writes the header there and hands the chunk
  * on as the frame, instead of copying 32 KiB into a new buffer (src/domain/responseFrame.ts). Only
  * chunks registered here have room; any other buffer's preceding bytes may belong to someone else
- * (Node's buffer pool).
+ * (Node's buffer pool). "returnable": its memory may also be given back (giveBack).
  */
-const roomy = new WeakSet<Uint8Array>()
+const roomy = new WeakMap<Uint8Array, "room" | "returnable">()
 
 /** Enough for the header of any command_id up to 48 bytes; a longer one is framed by copying. */
 export const FRAME_ROOM = 64
@@ -22,9 +22,6 @@ export const allocWithRoom = (size: number): Buffer => Buffer.allocUnsafeSlow(FR
 const spares: Array<ArrayBuffer> = []
 export const SPARE_LIMIT = 16
 
-/** Chunks whose memory may be given back: registered by their reader, and only while nothing else holds them. */
-const returnable = new WeakSet<Uint8Array>()
-
 /** Like allocWithRoom, reusing the memory of a chunk given back when there is one of this size. */
 export const takeWithRoom = (size: number): Buffer => {
   const spare = spares.pop()
@@ -34,11 +31,11 @@ export const takeWithRoom = (size: number): Buffer => {
 }
 
 /**
- * `chunk`, a view into a buffer from takeWithRoom starting where it did, which its reader hands on and
- * no longer uses: once its reply was written (giveBack), its memory is read into again.
+ * `chunk`, a view into a buffer from takeWithRoom starting where it did (so with its room), which its
+ * reader hands on and no longer uses: once its reply was written (giveBack), its memory is read into again.
  */
 export const returnableChunk = (chunk: Buffer): Buffer => {
-  returnable.add(chunk)
+  roomy.set(chunk, "returnable")
   return chunk
 }
 
@@ -47,14 +44,14 @@ export const returnableChunk = (chunk: Buffer): Buffer => {
  * chunk's memory becomes a spare. Anything else, or the same chunk a second time, is left alone.
  */
 export const giveBack = (data: Uint8Array): void => {
-  if (!returnable.delete(data)) return
+  if (roomy.get(data) !== "returnable") return
   roomy.delete(data)
   if (spares.length < SPARE_LIMIT) spares.push(data.buffer as ArrayBuffer)
 }
 
 /** `chunk`, a view into a buffer from allocWithRoom starting where it did, now known to have its room. */
 export const withRoom = (chunk: Buffer): Buffer => {
-  roomy.add(chunk)
+  if (!roomy.has(chunk)) roomy.set(chunk, "room")
   return chunk
 }
 

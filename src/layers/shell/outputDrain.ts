@@ -56,8 +56,8 @@ export const openOutput = (
     const keep = (buf: Buffer, bytes: number): Buffer => {
       if (bytes >= OUTPUT_READ_SIZE / 2) {
         readInto = takeWithRoom(OUTPUT_READ_SIZE)
-        const chunk = withRoom(buf.subarray(0, bytes))
-        return handsOn ? returnableChunk(chunk) : chunk
+        const chunk = buf.subarray(0, bytes)
+        return handsOn ? returnableChunk(chunk) : withRoom(chunk)
       }
       const data = Buffer.allocUnsafe(bytes)
       buf.copy(data, 0, 0, bytes)

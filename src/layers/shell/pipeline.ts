@@ -192,11 +192,9 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       )
     )
     const echo = command.printOutput && run.reporter._tag === "Some" ? run.reporter.value.echo : undefined
-    const forward = (data: Buffer) =>
-      Effect.andThen(
-        echo ? echo(data) : Effect.void,
-        Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
-      )
+    const deliver = (data: Buffer) =>
+      Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
+    const forward = echo === undefined ? deliver : (data: Buffer) => Effect.andThen(echo(data), deliver(data))
     const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errorText(e.cause)}`))
     const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd), echo === undefined).pipe(
       Effect.result
