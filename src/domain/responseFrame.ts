@@ -33,6 +33,18 @@ const headerSize = (idBytes: number, dataBytes: number): number => {
   return (idBytes === 0 ? 0 : 1 + varintSize(idBytes) + idBytes) + 1 + varintSize(chunk) + chunk - dataBytes
 }
 
+/** gRPC's prefix of every message on the stream: a compressed flag and a 4-byte length. */
+const GRPC_PREFIX = 5
+
+/**
+ * The most data an OutputChunk of `commandId` can carry with its whole gRPC message (prefix and
+ * Response) in `messageBytes`. Read at 32 KiB, a chunk's message was 32 KiB and some 20 bytes: three
+ * HTTP/2 DATA frames of at most 16 KiB (the size both grpc-go and grpc-js receive), the third a few
+ * bytes; fitted, it is exactly two.
+ */
+export const outputDataFitting = (commandId: string, messageBytes: number): number =>
+  messageBytes - GRPC_PREFIX - headerSize(Buffer.byteLength(commandId), messageBytes)
+
 /** Writes the header of Response{command_id, output: OutputChunk{data}} at the start of `frame`. */
 const putHeader = (frame: Buffer, commandId: string, idBytes: number, dataBytes: number): void => {
   let at = 0

@@ -25,7 +25,7 @@ const drainGivingBack = (handsOn: boolean) =>
     const writer = spawn("cat", [path.join(dir, "payload")], { stdio: ["ignore", writeFd, "ignore"] })
     fs.closeSync(writeFd)
     const writerDone = new Promise<void>((resolve) => writer.once("close", () => resolve()))
-    const reader = yield* openOutput(readFd, () => undefined, handsOn)
+    const reader = yield* openOutput(readFd, () => undefined, { handsOn, readSize: OUTPUT_READ_SIZE })
     const seen = createHash("sha256")
     const memory = new Set<ArrayBufferLike>()
     let fullChunks = 0

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import * as C from "../../src/devkit/commands.js"
 import { outputOf } from "../../src/devkit/cpClient.js"
 import { FRAME_ROOM } from "../../src/domain/frameRoom.js"
+import { outputDataFitting } from "../../src/domain/responseFrame.js"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ExitRequestLive } from "../../src/layers/ExitRequestLive.js"
 import { ProcessRegistryLive } from "../../src/layers/ProcessRegistryLive.js"
@@ -146,6 +147,11 @@ describe("Session dispatch with the ShellExecutor wired", () => {
         all.forEach((replies, i) => {
           expect(replies.at(-1)!.payload).toEqual({ $case: "done", value: { finalExitCode: 0 } })
           expect(outputOf(replies).equals(payloads[i]!)).toBe(true)
+        })
+        // Full reads are fitted so that each message fills two HTTP/2 frames exactly.
+        all.forEach((replies, i) => {
+          const sizes = replies.flatMap((r) => (r.payload?.$case === "output" ? [r.payload.value.data.length] : []))
+          expect(Math.max(...sizes)).toBe(outputDataFitting(`big${i}`, OUTPUT_READ_SIZE))
         })
         const chunks = all.flat().filter((r) => r.payload?.$case === "output").length
         // Without reuse every full read is a new buffer: about one per chunk.

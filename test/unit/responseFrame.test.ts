@@ -9,7 +9,7 @@ import {
   takeWithRoom,
   withRoom
 } from "../../src/domain/frameRoom.js"
-import { decodeResponse, encodeResponse } from "../../src/domain/responseFrame.js"
+import { decodeResponse, encodeResponse, outputDataFitting } from "../../src/domain/responseFrame.js"
 import * as R from "../../src/domain/responses.js"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { Response as ResponseCodec } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
@@ -94,6 +94,30 @@ const anyResponse: fc.Arbitrary<Response> = fc.record({
     }),
     fc.constant(undefined)
   )
+})
+
+describe("output data fitted to the message", () => {
+  it("a chunk of the fitted size makes a gRPC message (5-byte prefix + Response) of exactly two 16 KiB frames", () => {
+    for (const id of ["", "x", "head-0", "init-0123456789ab-config-1", "é".repeat(20), "y".repeat(200)]) {
+      const fitted = outputDataFitting(id, 32 * 1024)
+      expect(5 + encodeResponse(output(id, Buffer.alloc(fitted))).length, id).toBe(32 * 1024)
+    }
+  })
+
+  it("never more than fits, for any id and message size", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "grapheme", maxLength: 100 }),
+        fc.integer({ min: 256, max: 1 << 22 }),
+        (id, size) => {
+          const fitted = outputDataFitting(id, size)
+          expect(5 + encodeResponse(output(id, Buffer.alloc(fitted))).length).toBeLessThanOrEqual(size)
+          expect(5 + encodeResponse(output(id, Buffer.alloc(fitted + 2))).length).toBeGreaterThan(size)
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
 })
 
 describe("response deserializer (the CP client's)", () => {

@@ -14,7 +14,7 @@ import type { ResponseSink } from "../../services/ShellExecutor.js"
 import * as Metrics from "../telemetry/metrics.js"
 import { errorText } from "./errors.js"
 import type { DrainFailed } from "./outputDrain.js"
-import { openOutput } from "./outputDrain.js"
+import { openOutput, readSizeFor } from "./outputDrain.js"
 import type { PipeCloser } from "./pipeCloser.js"
 import { makePipeCloser } from "./pipeCloser.js"
 import * as Reply from "./replies.js"
@@ -196,9 +196,10 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
     const forward = echo === undefined ? deliver : (data: Buffer) => Effect.andThen(echo(data), deliver(data))
     const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errorText(e.cause)}`))
-    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd), echo === undefined).pipe(
-      Effect.result
-    )
+    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd), {
+      handsOn: echo === undefined,
+      readSize: readSizeFor(id)
+    }).pipe(Effect.result)
     const drain = yield* Effect.forkChild(
       reader._tag === "Success"
         ? reader.success.drain(forward).pipe(Effect.catch(drainFailed))
