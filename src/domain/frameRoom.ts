@@ -7,7 +7,10 @@
  */
 const roomy = new WeakMap<Uint8Array, "room" | "returnable">()
 
-/** Enough for the header of any command_id up to 48 bytes; a longer one is framed by copying. */
+/**
+ * Enough for the gRPC prefix and the Response header of a full chunk whose command_id has up to 49 bytes;
+ * a longer one is framed by copying.
+ */
 export const FRAME_ROOM = 64
 
 /** A buffer of `size` bytes with FRAME_ROOM bytes before it that nothing else uses. */

@@ -62,6 +62,22 @@ const putHeader = (frame: Buffer, commandId: string, idBytes: number, dataBytes:
 }
 
 /**
+ * The whole gRPC message of an OutputChunk reply (the 5-byte prefix, uncompressed, then the Response)
+ * laid out in the room in front of the chunk, so the chunk's own memory is the message and its bytes
+ * are never copied; undefined when the chunk has no room for it (frameRoom.ts) or is empty.
+ */
+export const outputMessageInPlace = (commandId: string, data: Uint8Array): Buffer | undefined => {
+  const idBytes = Buffer.byteLength(commandId)
+  const header = headerSize(idBytes, data.length)
+  if (data.length === 0 || roomBefore(data) < GRPC_PREFIX + header) return undefined
+  const message = Buffer.from(data.buffer, data.byteOffset - header - GRPC_PREFIX, GRPC_PREFIX + header + data.length)
+  message[0] = 0
+  message.writeUInt32BE(header + data.length, 1)
+  putHeader(message.subarray(GRPC_PREFIX), commandId, idBytes, data.length)
+  return message
+}
+
+/**
  * Response{command_id, output: OutputChunk{data}} laid out by hand, byte for byte what the generated
  * codec writes (fields in number order, empty ones left out). A chunk with room in front (frameRoom.ts)
  * becomes the frame itself, its header written into that room; any other is copied once into a new one.

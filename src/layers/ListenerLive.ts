@@ -19,6 +19,7 @@ import type { AdmissionLimits } from "./listener/admission.js"
 import { makeAdmission } from "./listener/admission.js"
 import { makeAuthorizedConnections } from "./listener/authorized.js"
 import { pendingWithinFileLimit } from "./listener/fdBudget.js"
+import { frameOutputInPlace } from "./listener/outputInPlace.js"
 import { checkVerifiedPeer, isControlPlanePeer, peerInfo, reasonOfHandshakeError } from "./listener/peer.js"
 import type { RefusalLogLimits } from "./listener/refusalLog.js"
 import { makeRefusalLog } from "./listener/refusalLog.js"
@@ -119,6 +120,9 @@ export const ListenerLive: Layer.Layer<
           run(Log.error("session_peer_unauthorized", { remote_address: call.getPeer() }))
           call.emit("error", { code: grpc.status.UNAUTHENTICATED, details: "peer not authorized" })
           return
+        }
+        if (!frameOutputInPlace(call)) {
+          run(Log.debug("session_output_framed_by_grpc", { remote_address: call.getPeer() }))
         }
         run(sessions.handle(call, peerInfo(cert, call.getPeer())))
       }

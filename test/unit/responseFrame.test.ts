@@ -9,7 +9,12 @@ import {
   takeWithRoom,
   withRoom
 } from "../../src/domain/frameRoom.js"
-import { decodeResponse, encodeResponse, outputDataFitting } from "../../src/domain/responseFrame.js"
+import {
+  decodeResponse,
+  encodeResponse,
+  outputDataFitting,
+  outputMessageInPlace
+} from "../../src/domain/responseFrame.js"
 import * as R from "../../src/domain/responses.js"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { Response as ResponseCodec } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
@@ -94,6 +99,41 @@ const anyResponse: fc.Arbitrary<Response> = fc.record({
     }),
     fc.constant(undefined)
   )
+})
+
+/** What grpc-js sends for a reply: the 5-byte prefix (uncompressed, length) and the generated codec's bytes. */
+const grpcMessage = (response: Response) => {
+  const body = generated(response)
+  const prefix = Buffer.alloc(5)
+  prefix.writeUInt32BE(body.length, 1)
+  return Buffer.concat([prefix, body])
+}
+
+describe("an OutputChunk's gRPC message laid out in place", () => {
+  it("is byte for byte grpc-js's prefix and the generated codec's Response, in the chunk's own memory", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "grapheme", maxLength: 20 }),
+        fc.integer({ min: 1, max: 40_000 }),
+        fc.integer({ min: 0, max: 255 }),
+        (id, size, fill) => {
+          const data = withRoom(allocWithRoom(size).fill(fill))
+          const expected = grpcMessage(output(id, data))
+          const message = outputMessageInPlace(id, data)
+          expect(message?.equals(expected)).toBe(true)
+          expect(message?.buffer).toBe(data.buffer)
+          expect(data.every((b) => b === fill)).toBe(true)
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+
+  it("is left to grpc-js for a chunk without room, an empty one, or an id too long for the room", () => {
+    expect(outputMessageInPlace("c", Buffer.alloc(100, 1))).toBeUndefined()
+    expect(outputMessageInPlace("c", withRoom(allocWithRoom(0)))).toBeUndefined()
+    expect(outputMessageInPlace("x".repeat(FRAME_ROOM), withRoom(allocWithRoom(100)))).toBeUndefined()
+  })
 })
 
 describe("output data fitted to the message", () => {
