@@ -110,6 +110,17 @@ export const memoryOf = (pid: number): { readonly rss: number; readonly peak: nu
   return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024, anon: kib("RssAnon") / 1024 }
 }
 
+/** Clock ticks per second of /proc/PID/stat's times: USER_HZ, 100 on every Linux architecture Node runs on. */
+const USER_HZ = 100
+
+/** CPU seconds (user + system, all threads) a live process has used so far, from /proc/PID/stat. */
+export const cpuSecondsOf = (pid: number): number => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  // Fields after the command name, which is in parentheses and may itself hold spaces; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ
+}
+
 export const loadAverage = (): number => os.loadavg()[0] ?? Number.NaN
 
 export const MiB = 1024 * 1024

@@ -1,11 +1,51 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber } from "effect"
 import { spawn } from "node:child_process"
+import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { openOutput, OUTPUT_READ_SIZE, READ_AHEAD } from "../../src/layers/shell/outputDrain.js"
 import { addon } from "../../src/platform/native.js"
+import { giveBack } from "../../src/wire/frameRoom.js"
 
 const WRITTEN = 8 * 1024 * 1024
+
+/**
+ * WRITTEN random bytes drained through openOutput, every chunk given back once handled (as the Session's
+ * writer does): whether they arrived intact, and the distinct memory the full chunks lived in.
+ */
+const drainGivingBack = (handsOn: boolean) =>
+  Effect.gen(function*() {
+    const payload = randomBytes(WRITTEN)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drain-"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+    fs.writeFileSync(path.join(dir, "payload"), payload)
+    const [readFd, writeFd] = addon.pipe()
+    const writer = spawn("cat", [path.join(dir, "payload")], { stdio: ["ignore", writeFd, "ignore"] })
+    fs.closeSync(writeFd)
+    const writerDone = new Promise<void>((resolve) => writer.once("close", () => resolve()))
+    const reader = yield* openOutput(readFd, () => undefined, { handsOn, readSize: OUTPUT_READ_SIZE })
+    const seen = createHash("sha256")
+    const memory = new Set<ArrayBufferLike>()
+    let fullChunks = 0
+    yield* reader.drain((chunk) =>
+      Effect.sync(() => {
+        seen.update(chunk)
+        if (chunk.length >= OUTPUT_READ_SIZE / 2) {
+          fullChunks++
+          memory.add(chunk.buffer)
+        }
+        giveBack(chunk)
+      })
+    )
+    yield* Effect.promise(() => writerDone)
+    return {
+      intact: seen.digest("hex") === createHash("sha256").update(payload).digest("hex"),
+      memory: memory.size,
+      fullChunks
+    }
+  }).pipe(Effect.scoped)
 
 describe("output drain", () => {
   it.live(
@@ -43,6 +83,29 @@ describe("output drain", () => {
         expect(handed).toBeGreaterThan(READ_AHEAD)
         yield* Effect.promise(() => writerDone)
       }).pipe(Effect.scoped),
+    20_000
+  )
+
+  it.live(
+    "chunks given back once handled are read into again: megabytes of output through a few buffers, intact",
+    () =>
+      Effect.gen(function*() {
+        const { fullChunks, intact, memory } = yield* drainGivingBack(true)
+        expect(intact).toBe(true)
+        expect(fullChunks).toBeGreaterThan(64)
+        expect(memory).toBeLessThanOrEqual(READ_AHEAD + 2)
+      }),
+    20_000
+  )
+
+  it.live(
+    "a reader whose chunks someone else may hold (print_output's echo) never reads into them again",
+    () =>
+      Effect.gen(function*() {
+        const { fullChunks, intact, memory } = yield* drainGivingBack(false)
+        expect(intact).toBe(true)
+        expect(memory).toBe(fullChunks)
+      }),
     20_000
   )
 })

@@ -1,17 +1,24 @@
 import { Effect, Layer } from "effect"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { ExitRequestLive } from "../../src/layers/lifecycle/ExitRequestLive.js"
 import { ProcessRegistryLive } from "../../src/layers/reaper/ProcessRegistryLive.js"
+import { OUTPUT_READ_SIZE } from "../../src/layers/shell/outputDrain.js"
 import { ShellExecutorLive } from "../../src/layers/shell/ShellExecutorLive.js"
 import * as C from "../../src/programs/cp/commands.js"
 import { outputOf } from "../../src/programs/cp/cpClient.js"
 import { ExitRequest } from "../../src/services/ExitRequest.js"
 import { ProgressReporter } from "../../src/services/ProgressReporter.js"
+import { FRAME_ROOM } from "../../src/wire/frameRoom.js"
+import { outputDataFitting } from "../../src/wire/responseFrame.js"
 import { startListenerRig } from "../support/listenerRig.js"
 import { waitFor } from "../support/wait.js"
 
+const MiB = 1024 * 1024
 const progressCalls: Array<string> = []
 const RecordingProgress = Layer.succeed(
   ProgressReporter,
@@ -124,6 +131,45 @@ describe("Session dispatch with the ShellExecutor wired", () => {
     s.close()
     await s.ended
   })
+
+  it(
+    "large outputs of two commands arrive intact while their read buffers are reused once each chunk was written",
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "session-output-"))
+      const payloads = [randomBytes(16 * MiB), randomBytes(16 * MiB)]
+      payloads.forEach((p, i) => fs.writeFileSync(path.join(dir, `p${i}`), p))
+      const allocations = vi.spyOn(Buffer, "allocUnsafeSlow")
+      const grpcCopies = vi.spyOn(Buffer, "allocUnsafe")
+      try {
+        const s = rig.session()
+        payloads.forEach((_, i) => s.send(C.shell(`big${i}`, [C.stage(["cat", path.join(dir, `p${i}`)])])))
+        const all = await Promise.all(payloads.map((_, i) => s.collectUntilTerminal(`big${i}`)))
+        const reads = allocations.mock.calls.filter(([size]) => size === FRAME_ROOM + OUTPUT_READ_SIZE).length
+        // grpc-js framed each message into a new buffer of its own; an OutputChunk is now its own message.
+        const copies = grpcCopies.mock.calls.filter(([size]) => size >= OUTPUT_READ_SIZE / 2).length
+        all.forEach((replies, i) => {
+          expect(replies.at(-1)!.payload).toEqual({ $case: "done", value: { finalExitCode: 0 } })
+          expect(outputOf(replies).equals(payloads[i]!)).toBe(true)
+        })
+        // Full reads are fitted so that each message fills two HTTP/2 frames exactly.
+        all.forEach((replies, i) => {
+          const sizes = replies.flatMap((r) => (r.payload?.$case === "output" ? [r.payload.value.data.length] : []))
+          expect(Math.max(...sizes)).toBe(outputDataFitting(`big${i}`, OUTPUT_READ_SIZE))
+        })
+        const chunks = all.flat().filter((r) => r.payload?.$case === "output").length
+        // Without reuse every full read is a new buffer: about one per chunk.
+        expect(reads).toBeLessThan(chunks / 2)
+        expect(copies).toBeLessThan(chunks / 10)
+        s.close()
+        await s.ended
+      } finally {
+        allocations.mockRestore()
+        grpcCopies.mockRestore()
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    },
+    60_000
+  )
 
   it("init steps: start line at dispatch, completion line after the terminal reply was written", async () => {
     progressCalls.length = 0

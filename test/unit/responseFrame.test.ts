@@ -2,8 +2,21 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { Response as ResponseCodec } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
-import { allocWithRoom, FRAME_ROOM, withRoom } from "../../src/wire/frameRoom.js"
-import { encodeResponse } from "../../src/wire/responseFrame.js"
+import {
+  allocWithRoom,
+  FRAME_ROOM,
+  giveBack,
+  returnableChunk,
+  SPARE_LIMIT,
+  takeWithRoom,
+  withRoom
+} from "../../src/wire/frameRoom.js"
+import {
+  decodeResponse,
+  encodeResponse,
+  outputDataFitting,
+  outputMessageInPlace
+} from "../../src/wire/responseFrame.js"
 import * as R from "../../src/wire/responses.js"
 
 const generated = (response: Response) => Buffer.from(ResponseCodec.encode(response).finish())
@@ -64,5 +77,179 @@ describe("response serializer", () => {
         { commandId: "", payload: undefined } satisfies Response
       ]
     ) expect(encodeResponse(response).equals(generated(response))).toBe(true)
+  })
+})
+
+/** Any Response the generated codec can carry, OutputChunks weighted up. */
+const anyResponse: fc.Arbitrary<Response> = fc.record({
+  commandId: fc.string({ unit: "grapheme" }),
+  payload: fc.oneof(
+    {
+      arbitrary: fc.uint8Array({ maxLength: 300 }).map((d) => ({
+        $case: "output" as const,
+        value: { data: Buffer.from(d) }
+      })),
+      weight: 4
+    },
+    fc.record({ $case: fc.constant("done" as const), value: fc.record({ finalExitCode: fc.integer() }) }),
+    fc.record({ $case: fc.constant("started" as const), value: fc.constant({}) }),
+    fc.record({
+      $case: fc.constant("stageExit" as const),
+      value: fc.record({ stageIndex: fc.nat(), exitCode: fc.integer(), signo: fc.nat(64) })
+    }),
+    fc.constant(undefined)
+  )
+})
+
+/** What grpc-js sends for a reply: the 5-byte prefix (uncompressed, length) and the generated codec's bytes. */
+const grpcMessage = (response: Response) => {
+  const body = generated(response)
+  const prefix = Buffer.alloc(5)
+  prefix.writeUInt32BE(body.length, 1)
+  return Buffer.concat([prefix, body])
+}
+
+describe("an OutputChunk's gRPC message laid out in place", () => {
+  it("is byte for byte grpc-js's prefix and the generated codec's Response, in the chunk's own memory", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "grapheme", maxLength: 20 }),
+        fc.integer({ min: 1, max: 40_000 }),
+        fc.integer({ min: 0, max: 255 }),
+        (id, size, fill) => {
+          const data = withRoom(allocWithRoom(size).fill(fill))
+          const expected = grpcMessage(output(id, data))
+          const message = outputMessageInPlace(id, data)
+          expect(message?.equals(expected)).toBe(true)
+          expect(message?.buffer).toBe(data.buffer)
+          expect(data.every((b) => b === fill)).toBe(true)
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+
+  it("is left to grpc-js for a chunk without room, an empty one, or an id too long for the room", () => {
+    expect(outputMessageInPlace("c", Buffer.alloc(100, 1))).toBeUndefined()
+    expect(outputMessageInPlace("c", withRoom(allocWithRoom(0)))).toBeUndefined()
+    expect(outputMessageInPlace("x".repeat(FRAME_ROOM), withRoom(allocWithRoom(100)))).toBeUndefined()
+  })
+})
+
+describe("output data fitted to the message", () => {
+  it("a chunk of the fitted size makes a gRPC message (5-byte prefix + Response) of exactly two 16 KiB frames", () => {
+    for (const id of ["", "x", "head-0", "init-0123456789ab-config-1", "é".repeat(20), "y".repeat(200)]) {
+      const fitted = outputDataFitting(id, 32 * 1024)
+      expect(5 + encodeResponse(output(id, Buffer.alloc(fitted))).length, id).toBe(32 * 1024)
+    }
+  })
+
+  it("never more than fits, for any id and message size", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "grapheme", maxLength: 100 }),
+        fc.integer({ min: 256, max: 1 << 22 }),
+        (id, size) => {
+          const fitted = outputDataFitting(id, size)
+          expect(5 + encodeResponse(output(id, Buffer.alloc(fitted))).length).toBeLessThanOrEqual(size)
+          expect(5 + encodeResponse(output(id, Buffer.alloc(fitted + 2))).length).toBeGreaterThan(size)
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+})
+
+describe("response deserializer (the CP client's)", () => {
+  it("decodes every Response as the generated codec does", () => {
+    fc.assert(
+      fc.property(anyResponse, (response) => {
+        const frame = Buffer.from(ResponseCodec.encode(response).finish())
+        expect(decodeResponse(frame)).toEqual(ResponseCodec.decode(frame))
+      }),
+      { numRuns: 2_000 }
+    )
+  })
+
+  it("agrees with the generated codec on arbitrary bytes, and on OutputChunks with fields out of the usual layout", () => {
+    const agree = (bytes: Uint8Array) => {
+      const ours = (() => {
+        try {
+          return { value: decodeResponse(bytes) }
+        } catch (e) {
+          return { error: String(e) }
+        }
+      })()
+      const theirs = (() => {
+        try {
+          return { value: ResponseCodec.decode(bytes) }
+        } catch (e) {
+          return { error: String(e) }
+        }
+      })()
+      expect(ours).toEqual(theirs)
+    }
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), agree), { numRuns: 5_000 })
+    // A prefix of the usual layout: every truncation of a real frame.
+    const frame = encodeResponse(output("cmd-1", Buffer.alloc(200, 3)))
+    for (let end = 0; end <= frame.length; end++) agree(frame.subarray(0, end))
+    // id after output, an unknown field after the data, a repeated data field, invalid UTF-8 in the id.
+    agree(Buffer.concat([Buffer.from([0x22, 0x03, 0x0a, 0x01, 0x41]), Buffer.from([0x0a, 0x01, 0x78])]))
+    agree(Buffer.from([0x0a, 0x01, 0x78, 0x22, 0x05, 0x0a, 0x01, 0x41, 0x10, 0x01]))
+    agree(Buffer.from([0x0a, 0x01, 0x78, 0x22, 0x06, 0x0a, 0x01, 0x41, 0x0a, 0x01, 0x42]))
+    agree(Buffer.from([0x0a, 0x02, 0xc3, 0x28, 0x22, 0x03, 0x0a, 0x01, 0x41]))
+  })
+
+  it("hands an OutputChunk's data on as a view into the frame, not a copy", () => {
+    const frame = encodeResponse(output("c", Buffer.alloc(32 * 1024, 4)))
+    const decoded = decodeResponse(frame)
+    expect(decoded.payload?.$case).toBe("output")
+    const data = decoded.payload?.$case === "output" ? decoded.payload.value.data : Buffer.alloc(0)
+    expect(data.buffer).toBe(frame.buffer)
+    expect(data.length).toBe(32 * 1024)
+  })
+})
+
+describe("read buffers given back", () => {
+  const SIZE = 32 * 1024
+  /** Takes every spare there is, so a test starts from none. */
+  const emptySpares = () => {
+    for (let i = 0; i < SPARE_LIMIT; i++) takeWithRoom(SIZE)
+  }
+
+  it("the memory of a chunk given back is read into again, with its room in front", () => {
+    emptySpares()
+    const read = takeWithRoom(SIZE)
+    const chunk = returnableChunk(withRoom(read.subarray(0, SIZE - 1)))
+    giveBack(chunk)
+    const next = takeWithRoom(SIZE)
+    expect(next.buffer).toBe(read.buffer)
+    expect(next.byteOffset).toBe(FRAME_ROOM)
+    expect(next.length).toBe(SIZE)
+    // Its old chunk no longer counts as framed in place: the memory is someone else's now.
+    const frame = encodeResponse({ commandId: "c", payload: { $case: "output", value: { data: chunk } } })
+    expect(frame.buffer).not.toBe(read.buffer)
+  })
+
+  it("never reuses a chunk that was not marked returnable, nor one given back twice", () => {
+    emptySpares()
+    const kept = withRoom(takeWithRoom(SIZE))
+    giveBack(kept)
+    expect(takeWithRoom(SIZE).buffer).not.toBe(kept.buffer)
+
+    const once = returnableChunk(takeWithRoom(SIZE))
+    giveBack(once)
+    giveBack(once)
+    expect(takeWithRoom(SIZE).buffer).toBe(once.buffer)
+    expect(takeWithRoom(SIZE).buffer).not.toBe(once.buffer)
+  })
+
+  it("keeps at most SPARE_LIMIT spares", () => {
+    emptySpares()
+    const chunks = Array.from({ length: SPARE_LIMIT + 4 }, () => returnableChunk(takeWithRoom(SIZE)))
+    for (const chunk of chunks) giveBack(chunk)
+    const reused = new Set(chunks.map((c) => c.buffer))
+    const taken = Array.from({ length: SPARE_LIMIT + 4 }, () => takeWithRoom(SIZE))
+    expect(taken.filter((t) => reused.has(t.buffer))).toHaveLength(SPARE_LIMIT)
   })
 })

@@ -20,6 +20,7 @@ import type { AdmissionLimits } from "./admission.js"
 import { makeAdmission } from "./admission.js"
 import { makeAuthorizedConnections } from "./authorized.js"
 import { pendingWithinFileLimit } from "./fdBudget.js"
+import { frameOutputInPlace } from "./outputInPlace.js"
 import { checkVerifiedPeer, isControlPlanePeer, peerInfo, reasonOfHandshakeError } from "./peer.js"
 import type { RefusalLogLimits } from "./refusalLog.js"
 import { makeRefusalLog } from "./refusalLog.js"
@@ -119,6 +120,9 @@ export const ListenerLive: Layer.Layer<
           run(Log.error("session_peer_unauthorized", { remote_address: call.getPeer() }))
           call.emit("error", { code: grpc.status.UNAUTHENTICATED, details: "peer not authorized" })
           return
+        }
+        if (!frameOutputInPlace(call)) {
+          run(Log.debug("session_output_framed_by_grpc", { remote_address: call.getPeer() }))
         }
         run(Effect.flatMap(transportOf(call), (session) => sessions.handle(session, peerInfo(cert, call.getPeer()))))
       }

@@ -5,6 +5,7 @@ import { errorMessage } from "../../lib/errorText.js"
 import { SessionBroken } from "../../services/SessionHandler.js"
 import type { SessionTransport } from "../../services/SessionHandler.js"
 import type { InboundFrame } from "../../wire/commandFrame.js"
+import { giveBack } from "../../wire/frameRoom.js"
 import { forEachAsync } from "./receive.js"
 
 type Call = ServerDuplexStream<InboundFrame, Response>
@@ -30,8 +31,14 @@ export const transportOf = (call: Call): Effect.Effect<SessionTransport> =>
         forEachAsync(call.iterator({ destroyOnReturn: false }) as AsyncIterable<InboundFrame>, each).pipe(
           Effect.mapError((e) => new SessionBroken({ message: errorMessage(e) }))
         ),
-      // grpc-js calls back once a reply was written.
-      write: (response, written) => call.write(response, written),
+      // grpc-js calls back once a reply was written, by then its bytes copied or handed to HTTP/2, so an
+      // OutputChunk's read buffer is given back for the next read. A call cancelled first never calls
+      // back; that chunk is left to the collector.
+      write: (response, written) =>
+        call.write(response, (error?: Error | null) => {
+          if (response.payload?.$case === "output") giveBack(response.payload.value.data)
+          written(error)
+        }),
       drained: Effect.callback<void>((resume) => {
         const onDrain = () => resume(Effect.void)
         call.once("drain", onDrain)

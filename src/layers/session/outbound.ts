@@ -68,18 +68,19 @@ export const makeOutbound = (
     const cancelledSignal = yield* Deferred.make<void>()
     const cancelled = Deferred.await(cancelledSignal)
 
-    /** Room in the queue: in at once. Full: wait for room or cancel, whichever comes first. */
+    /** Full: wait for room or cancel, whichever comes first. */
+    const waitForRoom = (item: Item) =>
+      Effect.raceFirst(Queue.offer(queue, item).pipe(Effect.as(true)), cancelled.pipe(Effect.as(false)))
+    /** Room in the queue: in at once, without building an effect (a busy command sends one per 32 KiB read). */
     const enqueue = (item: Item) =>
-      Effect.suspend(() =>
-        Queue.offerUnsafe(queue, item)
-          ? Effect.succeed(true)
-          : Effect.raceFirst(Queue.offer(queue, item).pipe(Effect.as(true)), cancelled.pipe(Effect.as(false)))
-      )
+      Effect.suspend(() => (Queue.offerUnsafe(queue, item) ? Effect.succeed(true) : waitForRoom(item)))
 
     const send = (response: Response) =>
-      Effect.gen(function*() {
-        const accepted = (yield* Deferred.isDone(cancelledSignal)) ? false : yield* enqueue({ _tag: "reply", response })
-        if (!accepted) yield* dropped(response)
+      Effect.suspend(() => {
+        if (Deferred.isDoneUnsafe(cancelledSignal)) return dropped(response)
+        const item: Item = { _tag: "reply", response }
+        if (Queue.offerUnsafe(queue, item)) return Effect.void
+        return Effect.flatMap(waitForRoom(item), (accepted) => (accepted ? Effect.void : dropped(response)))
       })
 
     const cancel = Effect.gen(function*() {

@@ -1,11 +1,21 @@
 import type { Scope } from "effect"
 import { Data, Effect, Queue } from "effect"
 import * as net from "node:net"
-import { allocWithRoom, withRoom } from "../../wire/frameRoom.js"
+import { giveBack, returnableChunk, takeWithRoom, withRoom } from "../../wire/frameRoom.js"
+import { outputDataFitting } from "../../wire/responseFrame.js"
 import { isClosedPipe } from "./errors.js"
 
 /** The largest read of the merged output, and so the largest OutputChunk (spec: 32 KiB). */
 export const OUTPUT_READ_SIZE = 32 * 1024
+
+/**
+ * The read size of a command's output: full reads whose whole gRPC message fills two HTTP/2 frames
+ * (responseFrame.ts outputDataFitting); a command id too long for half of that reads OUTPUT_READ_SIZE.
+ */
+export const readSizeFor = (commandId: string): number => {
+  const fitted = outputDataFitting(commandId, OUTPUT_READ_SIZE)
+  return fitted >= OUTPUT_READ_SIZE / 2 ? fitted : OUTPUT_READ_SIZE
+}
 
 /**
  * Reads taken ahead of the chunk being handed on: the pipe is read while the Session sends, instead of
@@ -33,22 +43,35 @@ export interface OutputReader {
  *
  * The socket owns `fd` from the moment it exists (`onOwned` then runs, in the same step) and closes it
  * when the scope closes, never while a read is in flight.
+ *
+ * Options: `handsOn`, each chunk goes to one writer only, which gives its memory back (frameRoom.ts
+ * giveBack) once written; false when something else may still hold it after that (the print_output
+ * echo). `readSize`, the largest read (at most OUTPUT_READ_SIZE), sized by the caller to its frames.
  */
-export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<OutputReader, DrainFailed, Scope.Scope> =>
+export const openOutput = (
+  fd: number,
+  onOwned: () => void,
+  options: { readonly handsOn: boolean; readonly readSize: number } = { handsOn: true, readSize: OUTPUT_READ_SIZE }
+): Effect.Effect<OutputReader, DrainFailed, Scope.Scope> =>
   Effect.gen(function*() {
+    const { handsOn } = options
+    const readSize = Math.min(options.readSize, OUTPUT_READ_SIZE)
     const events = yield* Queue.unbounded<ReadEvent>()
     let readError: unknown = undefined
     let unhandled = 0
-    let readInto = allocWithRoom(OUTPUT_READ_SIZE)
+    const nextReadBuffer = () => takeWithRoom(OUTPUT_READ_SIZE).subarray(0, readSize)
+    let readInto = nextReadBuffer()
     /**
      * The chunk just read, as a buffer of its own: a mostly full read keeps the read buffer itself, with
-     * the room in front of it for its Response's header (the next read gets a new one); a short one is
-     * copied out of it (allocUnsafe + copy: Buffer.from(view) costs three times as much).
+     * the room in front of it for its Response's header (the next read gets another, a spare when one was
+     * given back); a short one is copied out of it (allocUnsafe + copy: Buffer.from(view) costs three
+     * times as much), so a chatty command's small chunks never each hold 32 KiB while queued.
      */
     const keep = (buf: Buffer, bytes: number): Buffer => {
-      if (bytes >= OUTPUT_READ_SIZE / 2) {
-        readInto = allocWithRoom(OUTPUT_READ_SIZE)
-        return withRoom(buf.subarray(0, bytes))
+      if (bytes >= readSize / 2) {
+        readInto = nextReadBuffer()
+        const chunk = buf.subarray(0, bytes)
+        return handsOn ? returnableChunk(chunk) : withRoom(chunk)
       }
       const data = Buffer.allocUnsafe(bytes)
       buf.copy(data, 0, 0, bytes)
@@ -84,7 +107,12 @@ export const openOutput = (fd: number, onOwned: () => void): Effect.Effect<Outpu
         },
         catch: (cause) => new DrainFailed({ cause })
       }),
-      (socket) => Effect.sync(() => socket.destroy())
+      // Reads land in readInto only inside libuv's synchronous read step, never after destroy: it becomes a spare.
+      (socket) =>
+        Effect.sync(() => {
+          socket.destroy()
+          giveBack(returnableChunk(readInto))
+        })
     )
 
     const drain = (onChunk: (data: Buffer) => Effect.Effect<void>): Effect.Effect<void, DrainFailed> =>

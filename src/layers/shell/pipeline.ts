@@ -14,7 +14,7 @@ import { NO_STATUS } from "../../wire/shellCommand.js"
 import * as Reply from "../../wire/shellReplies.js"
 import * as Metrics from "../telemetry/metrics.js"
 import type { DrainFailed } from "./outputDrain.js"
-import { openOutput } from "./outputDrain.js"
+import { openOutput, readSizeFor } from "./outputDrain.js"
 import type { PipeCloser } from "./pipeCloser.js"
 import { makePipeCloser } from "./pipeCloser.js"
 import type { RunningCommand } from "./runningCommand.js"
@@ -191,13 +191,14 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       )
     )
     const echo = command.printOutput ? run.reporter.echo : undefined
-    const forward = (data: Buffer) =>
-      Effect.andThen(
-        echo ? echo(data) : Effect.void,
-        Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
-      )
+    const deliver = (data: Buffer) =>
+      Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
+    const forward = echo === undefined ? deliver : (data: Buffer) => Effect.andThen(echo(data), deliver(data))
     const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errnoText(e.cause)}`))
-    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd)).pipe(Effect.result)
+    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd), {
+      handsOn: echo === undefined,
+      readSize: readSizeFor(id)
+    }).pipe(Effect.result)
     const drain = yield* Effect.forkChild(
       reader._tag === "Success"
         ? reader.success.drain(forward).pipe(Effect.catch(drainFailed))

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js"
 import type { Command, Response } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
-import { ClawkerdServiceClient } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { ClawkerdServiceClient, ClawkerdServiceService } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
+import { decodeResponse } from "../../wire/responseFrame.js"
 
 /** The control plane's side of a Session: what an operator tool, the demo and the tests speak. */
 
@@ -21,9 +22,15 @@ export interface ConnectOptions {
   readonly receiveWindow?: number
 }
 
+/** The generated client with clawker's own response deserializer: OutputChunk data read in place, not copied. */
+const ViewingClient = grpc.makeGenericClientConstructor(
+  { session: { ...ClawkerdServiceService.session, responseDeserialize: decodeResponse } },
+  ClawkerdServiceClient.serviceName
+) as unknown as typeof ClawkerdServiceClient
+
 /** A ClawkerdService client over mTLS. Agent leaves carry no DNS name; identity is the chain (and CN). */
 export const connect = (address: string, credentials: ClientCredentials, options: ConnectOptions = {}) =>
-  new ClawkerdServiceClient(
+  new ViewingClient(
     address,
     grpc.credentials.createSsl(
       Buffer.from(credentials.caPem),
