@@ -112,6 +112,16 @@ e2e("clawkerd as PID 1", () => {
     expect(d.events("shutdown_before_spawn")).toHaveLength(1)
   })
 
+  it("gives the boot's memory back once idle, before any Session", async () => {
+    const d = await daemon(["true"])
+    await d.port()
+    await waitFor(() => d.events("memory_reclaimed").length > 0, 15_000, "memory_reclaimed after boot")
+    expect(d.events("session_started")).toHaveLength(0)
+    const [idle] = d.events("daemon_idle")
+    const [reclaimed] = d.events("memory_reclaimed")
+    expect(Date.parse(String(reclaimed!.time))).toBeGreaterThanOrEqual(Date.parse(String(idle!.time)))
+  })
+
   it("a failing exit_on_non_zero init step: CP gets its Done first, then clawkerd exits with that code", async () => {
     const d = await daemon(["true"])
     const s = await d.session()
