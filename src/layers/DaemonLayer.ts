@@ -1,6 +1,9 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Duration, Effect, Layer } from "effect"
 import { onOwnFiber } from "../domain/fibers.js"
+import { BootstrapStore } from "../services/BootstrapStore.js"
+import { DaemonConfig } from "../services/DaemonConfig.js"
+import { Hydra, HydraError } from "../services/Hydra.js"
 import { ProgressReporter } from "../services/ProgressReporter.js"
 import { Reaper } from "../services/Reaper.js"
 import { AgentStateLive } from "./AgentStateLive.js"
@@ -8,13 +11,13 @@ import { BootstrapStoreLive } from "./BootstrapStoreLive.js"
 import { DaemonConfigLive } from "./DaemonConfigLive.js"
 import { ExitRequestLive } from "./ExitRequestLive.js"
 import { GrpcLogLive } from "./GrpcLogLive.js"
-import { HydraLive } from "./HydraLive.js"
 import { ListenerLive } from "./ListenerLive.js"
 import { MemoryReclaimLive } from "./MemoryReclaimLive.js"
 import { ProcessRegistryLive } from "./ProcessRegistryLive.js"
 import { ProgressReporterLive } from "./ProgressReporterLive.js"
 import { ReaperLive } from "./ReaperLive.js"
 import { RegistrarLive } from "./RegistrarLive.js"
+import { describeError } from "./registerText.js"
 import { SessionHandlerLive } from "./SessionHandlerLive.js"
 import { ShellExecutorLive } from "./ShellExecutorLive.js"
 import { ShutdownSignalLive } from "./ShutdownSignalLive.js"
@@ -36,6 +39,26 @@ const Banner = Layer.effectDiscard(Effect.flatMap(ProgressReporter, (p) => p.ban
  */
 const OrphanDrainOnRelease = Layer.effectDiscard(
   Effect.flatMap(Reaper, (reaper) => Effect.addFinalizer(() => Effect.asVoid(onOwnFiber(reaper.drain(ORPHAN_GRACE)))))
+)
+
+/**
+ * Hydra's client (HydraLive) loaded by the first token exchange, not at boot: only Register needs it,
+ * and a daemon that is never asked to Register never evaluates it (bench/boot.ts, bench/memory.ts).
+ */
+export const HydraOnFirstUse: Layer.Layer<Hydra, never, DaemonConfig | BootstrapStore> = Layer.effect(
+  Hydra,
+  Effect.gen(function*() {
+    const config = yield* DaemonConfig
+    const bootstrap = yield* BootstrapStore
+    const hydra = yield* Effect.cached(
+      Effect.tryPromise({
+        try: () => import("./HydraLive.js"),
+        catch: (e) =>
+          new HydraError({ kind: "not_reached", consumed: false, message: `loading the token client: ${describeError(e)}` })
+      }).pipe(Effect.map(({ makeHydra }) => makeHydra(bootstrap.caPem, config.hydraUrl)))
+    )
+    return Hydra.of({ exchange: (assertion) => Effect.flatMap(hydra, (client) => client.exchange(assertion)) })
+  })
 )
 
 /** The bootstrap files read through Node's file system. */
@@ -63,7 +86,7 @@ export const InitStack = OrphanDrainOnRelease.pipe(
 export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
   ListenerLive.pipe(
     Layer.provideMerge(SessionHandlerLive),
-    Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraLive)))),
+    Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraOnFirstUse)))),
     Layer.provideMerge(BootstrapStoreNode),
     Layer.provideMerge(InitStack),
     Layer.provideMerge(Banner),
