@@ -16,8 +16,8 @@ import { MemoryReclaimLive } from "./MemoryReclaimLive.js"
 import { ProcessRegistryLive } from "./ProcessRegistryLive.js"
 import { ProgressReporterLive } from "./ProgressReporterLive.js"
 import { ReaperLive } from "./ReaperLive.js"
-import { RegistrarLive } from "./RegistrarLive.js"
 import { describeError } from "./registerText.js"
+import { RegistrarLive } from "./RegistrarLive.js"
 import { SessionHandlerLive } from "./SessionHandlerLive.js"
 import { ShellExecutorLive } from "./ShellExecutorLive.js"
 import { ShutdownSignalLive } from "./ShutdownSignalLive.js"
@@ -54,7 +54,11 @@ export const HydraOnFirstUse: Layer.Layer<Hydra, never, DaemonConfig | Bootstrap
       Effect.tryPromise({
         try: () => import("./HydraLive.js"),
         catch: (e) =>
-          new HydraError({ kind: "not_reached", consumed: false, message: `loading the token client: ${describeError(e)}` })
+          new HydraError({
+            kind: "not_reached",
+            consumed: false,
+            message: `loading the token client: ${describeError(e)}`
+          })
       }).pipe(Effect.map(({ makeHydra }) => makeHydra(bootstrap.caPem, config.hydraUrl)))
     )
     return Hydra.of({ exchange: (assertion) => Effect.flatMap(hydra, (client) => client.exchange(assertion)) })

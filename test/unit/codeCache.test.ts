@@ -27,7 +27,9 @@ describe("the daemon bundle", () => {
     // Hydra's client and AgentService's client are dynamic imports; the generated client only cpRegister's.
     for (const module of ["HydraLive", "cpRegister"]) {
       const calls = source.match(new RegExp(`\\binit_${module}\\(\\)`, "g")) ?? []
-      const imports = source.match(new RegExp(`Promise\\.resolve\\(\\)\\.then\\(\\(\\)\\s*=>\\s*\\(init_${module}\\(\\)`, "g"))
+      const imports = source.match(
+        new RegExp(`Promise\\.resolve\\(\\)\\.then\\(\\(\\)\\s*=>\\s*\\(init_${module}\\(\\)`, "g")
+      )
       expect(imports ?? []).toHaveLength(calls.length)
       expect(calls.length).toBeGreaterThan(0)
     }
