@@ -71,6 +71,8 @@ const bundleOptions = {
   define: { CLAWKERD_EMBEDDED_VERSION: JSON.stringify(version) },
   // ASCII only: the loader reads the bundle as latin1, as src/programs/codeCache.ts does.
   charset: "ascii",
+  // Less source to hold in the heap, as for the package (scripts/bundle.mjs).
+  minifyWhitespace: true,
   logLevel: "warning"
 }
 

@@ -31,6 +31,10 @@ await build({
   supported: { "dynamic-import": false },
   // ASCII only (non-ASCII escaped): src/programs/codeCache.ts reads the bundle as latin1.
   charset: "ascii",
+  // The source stays in the heap for as long as the daemon runs (V8 compiles functions from it lazily),
+  // with a table of its line ends: without comments, indentation and line breaks it is 1.6 MB, not 2.3, and
+  // the daemon idles in ~1.7 MiB less RSS (bench/memory.ts). Names stay; the source map maps stack traces back.
+  minifyWhitespace: true,
   sourcemap: true,
   logLevel: "warning"
 })

@@ -14,7 +14,7 @@ import { ListenerLive } from "./listener/ListenerLive.js"
 import { GrpcLogLive } from "./logging/GrpcLogLive.js"
 import { ProcessRegistryLive } from "./reaper/ProcessRegistryLive.js"
 import { ReaperLive } from "./reaper/ReaperLive.js"
-import { HydraLive } from "./register/HydraLive.js"
+import { HydraOnFirstUse } from "./register/HydraOnFirstUse.js"
 import { RegistrarLive } from "./register/RegistrarLive.js"
 import { SessionHandlerLive } from "./session/SessionHandlerLive.js"
 import { ShellExecutorLive } from "./shell/ShellExecutorLive.js"
@@ -60,7 +60,7 @@ export const InitStack = OrphanDrainOnRelease.pipe(
  * DaemonConfig and a ProgressReporter (ConsoleStack, or ProgressReporter.disabled).
  */
 export const SessionStack = SessionHandlerLive.pipe(
-  Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraLive))))
+  Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraOnFirstUse))))
 )
 
 /** The console during CP-driven init: the banner, printed at boot, and the init steps' lines. */

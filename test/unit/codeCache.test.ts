@@ -15,4 +15,24 @@ describe("the daemon bundle", () => {
     expect(fs.statSync(cacheFileOf(bundlePath)).size).toBeGreaterThan(100_000)
     expect(compileBundle(bundlePath).cachedDataRejected).toBe(false)
   })
+
+  it("leaves the Register path out of the boot: evaluated by the first Register that needs it", () => {
+    assertBuilt()
+    const source = fs.readFileSync(bundlePath, "latin1")
+    // esbuild hoists a module evaluated at load into the bundle's top level; one it may evaluate later is
+    // wrapped as `init_<name> = __esm(...)`, run by its first import.
+    for (const module of ["HydraLive", "cpRegister", "agent"]) {
+      expect(source).toMatch(new RegExp(`\\binit_${module}\\s*=\\s*__esm\\(`))
+    }
+    // Hydra's client and AgentService's client are dynamic imports; the generated client only cpRegister's.
+    for (const module of ["HydraLive", "cpRegister"]) {
+      const calls = source.match(new RegExp(`\\binit_${module}\\(\\)`, "g")) ?? []
+      const imports = source.match(
+        new RegExp(`Promise\\.resolve\\(\\)\\.then\\(\\(\\)\\s*=>\\s*\\(init_${module}\\(\\)`, "g")
+      )
+      expect(imports ?? []).toHaveLength(calls.length)
+      expect(calls.length).toBeGreaterThan(0)
+    }
+    expect(source.match(/\binit_agent\(\)/g)).toHaveLength(1)
+  })
 })

@@ -7,12 +7,17 @@ import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { Hydra } from "../../services/Hydra.js"
 import type { RegisterOutcome } from "../../services/Registrar.js"
 import { Registrar } from "../../services/Registrar.js"
-import { registerWithCp } from "./cpRegister.js"
 import { excerpt } from "./registerText.js"
 
 const failed = (error: string): RegisterOutcome => ({ ok: false, error })
 
 const STEP_PREFIX = { dial: "dial CP agent listener", rpc: "AgentService.Register" } as const
+
+/**
+ * AgentService's gRPC client, loaded by the first attempt that got a token, not at boot: a daemon that
+ * is never asked to Register never evaluates it (bench/boot.ts, bench/memory.ts).
+ */
+const loadCpRegister = Effect.promise(() => import("./cpRegister.js"))
 
 /**
  * The Register coordinator. The assertion can be spent once, so: one attempt at a time, and once an
@@ -51,6 +56,7 @@ export const makeRegistrar = Effect.gen(function*() {
 
       yield* Log.info("register_dial", { addr: formatHostPort(addr) })
       const request = { agentName: config.agent, project: config.project }
+      const { registerWithCp } = yield* loadCpRegister
       const rpc = yield* Effect.result(registerWithCp(material, addr, request, token.success))
       if (Result.isFailure(rpc)) {
         const { code, detail, stage } = rpc.failure
