@@ -73,7 +73,7 @@ export const memory: Bench = {
       measures: [
         measure("RSS after boot", "MiB", afterBoot, {
           baseline: bareNode,
-          target: { on: "ratio", op: "<=", limit: 2 }
+          target: { on: "ratio", op: "<=", limit: 1.5 }
         }),
         measure(`RSS after ${sessions} Sessions`, "MiB", afterChurn, { baseline: bareNode }),
         measure(`growth over ${sessions} Sessions`, "%", (afterChurn / afterBoot - 1) * 100, {
