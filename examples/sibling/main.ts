@@ -8,6 +8,7 @@ import { Log } from "clawkerd"
 import {
   BootstrapStoreNode,
   DaemonConfigLive,
+  FrameRoomLive,
   InitStack,
   ListenerLive,
   loadLoggingSettings,
@@ -67,6 +68,7 @@ const program = Effect.gen(function*() {
   const logging = yield* loadLoggingSettings
   const daemon = ListenerLive.pipe(
     Layer.provideMerge(HelloOnly),
+    Layer.provideMerge(FrameRoomLive),
     Layer.provideMerge(BootstrapStoreNode),
     Layer.provideMerge(InitStack),
     Layer.provideMerge(DaemonConfigLive(process.argv.slice(2)))

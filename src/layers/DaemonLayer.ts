@@ -5,6 +5,7 @@ import { ProgressReporter } from "../services/ProgressReporter.js"
 import { Reaper } from "../services/Reaper.js"
 import { BootstrapStoreLive } from "./bootstrap/BootstrapStoreLive.js"
 import { DaemonConfigLive } from "./config/DaemonConfigLive.js"
+import { FrameRoomLive } from "./frameRoom/FrameRoomLive.js"
 import { AgentStateLive } from "./lifecycle/AgentStateLive.js"
 import { ExitRequestLive } from "./lifecycle/ExitRequestLive.js"
 import { MemoryReclaimLive } from "./lifecycle/MemoryReclaimLive.js"
@@ -57,7 +58,8 @@ export const InitStack = OrphanDrainOnRelease.pipe(
 /**
  * The CP's Session and everything it reaches beyond the init: the SessionHandler, ShellCommand
  * pipelines and the Register coordinator over Hydra. Needs InitStack's services, BootstrapStore,
- * DaemonConfig and a ProgressReporter (ConsoleStack, or ProgressReporter.disabled).
+ * DaemonConfig, a ProgressReporter (ConsoleStack, or ProgressReporter.disabled) and the FrameRoom its
+ * output is read into, the listener's (FrameRoomLive, provided to both).
  */
 export const SessionStack = SessionHandlerLive.pipe(
   Layer.provideMerge(Layer.mergeAll(ShellExecutorLive, RegistrarLive.pipe(Layer.provide(HydraOnFirstUse))))
@@ -75,6 +77,7 @@ export const ConsoleStack = Banner.pipe(Layer.provideMerge(ProgressReporterLive)
 export const DaemonLayer = (userCmd: ReadonlyArray<string>) =>
   ListenerLive.pipe(
     Layer.provideMerge(SessionStack),
+    Layer.provideMerge(FrameRoomLive),
     Layer.provideMerge(BootstrapStoreNode),
     Layer.provideMerge(InitStack),
     Layer.provideMerge(ConsoleStack),

@@ -1,8 +1,8 @@
 /*
  * `clawkerd/layers`: every capability's live layer, and the named stacks a sibling daemon reuses:
  * `InitStack` (the supervising init), `SessionStack` (the CP Session and what it reaches), `ConsoleStack`
- * (banner and init-step lines), `ListenerLive` (the CP-only mTLS listener around any SessionHandler) and
- * `DaemonLayer` (all of clawkerd, in boot order).
+ * (banner and init-step lines), `ListenerLive` (the CP-only mTLS listener around any SessionHandler; with the
+ * shell, it shares the `FrameRoomLive` below both) and `DaemonLayer` (all of clawkerd, in boot order).
  */
 
 export { BootstrapStoreFromDir, BootstrapStoreLive } from "./bootstrap/BootstrapStoreLive.js"
@@ -13,6 +13,7 @@ export {
   loadTelemetrySettings
 } from "./config/DaemonConfigLive.js"
 export { BootstrapStoreNode, ConsoleStack, DaemonLayer, InitStack, ORPHAN_GRACE, SessionStack } from "./DaemonLayer.js"
+export { FrameRoomLive } from "./frameRoom/FrameRoomLive.js"
 export { AgentStateLive } from "./lifecycle/AgentStateLive.js"
 export { ExitRequestLive } from "./lifecycle/ExitRequestLive.js"
 export { MemoryReclaimLive } from "./lifecycle/MemoryReclaimLive.js"

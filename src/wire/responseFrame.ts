@@ -1,6 +1,6 @@
 import type { Response } from "../gen/clawker/clawkerd/v1/clawkerd.js"
 import { Response as ResponseCodec } from "../gen/clawker/clawkerd/v1/clawkerd.js"
-import { roomBefore } from "./frameRoom.js"
+import type { FrameRoomShape } from "./frameRoom.js"
 
 /* Wire tags (field number << 3 | length-delimited) of the fields an OutputChunk reply carries. */
 const COMMAND_ID = (1 << 3) | 2
@@ -64,12 +64,12 @@ const putHeader = (frame: Buffer, commandId: string, idBytes: number, dataBytes:
 /**
  * The whole gRPC message of an OutputChunk reply (the 5-byte prefix, uncompressed, then the Response)
  * laid out in the room in front of the chunk, so the chunk's own memory is the message and its bytes
- * are never copied; undefined when the chunk has no room for it (frameRoom.ts) or is empty.
+ * are never copied; undefined when the chunk has no room for it in `room` (frameRoom.ts) or is empty.
  */
-export const outputMessageInPlace = (commandId: string, data: Uint8Array): Buffer | undefined => {
+export const outputMessageInPlace = (room: FrameRoomShape, commandId: string, data: Uint8Array): Buffer | undefined => {
   const idBytes = Buffer.byteLength(commandId)
   const header = headerSize(idBytes, data.length)
-  if (data.length === 0 || roomBefore(data) < GRPC_PREFIX + header) return undefined
+  if (data.length === 0 || room.roomBefore(data) < GRPC_PREFIX + header) return undefined
   const message = Buffer.from(data.buffer, data.byteOffset - header - GRPC_PREFIX, GRPC_PREFIX + header + data.length)
   message[0] = 0
   message.writeUInt32BE(header + data.length, 1)
@@ -79,13 +79,14 @@ export const outputMessageInPlace = (commandId: string, data: Uint8Array): Buffe
 
 /**
  * Response{command_id, output: OutputChunk{data}} laid out by hand, byte for byte what the generated
- * codec writes (fields in number order, empty ones left out). A chunk with room in front (frameRoom.ts)
- * becomes the frame itself, its header written into that room; any other is copied once into a new one.
+ * codec writes (fields in number order, empty ones left out). A chunk with room in front in `room`
+ * (frameRoom.ts) becomes the frame itself, its header written into that room; any other is copied once
+ * into a new one.
  */
-const encodeOutput = (commandId: string, data: Uint8Array): Buffer => {
+const encodeOutput = (room: FrameRoomShape, commandId: string, data: Uint8Array): Buffer => {
   const idBytes = Buffer.byteLength(commandId)
   const header = headerSize(idBytes, data.length)
-  if (data.length !== 0 && roomBefore(data) >= header) {
+  if (data.length !== 0 && room.roomBefore(data) >= header) {
     const frame = Buffer.from(data.buffer, data.byteOffset - header, header + data.length)
     putHeader(frame, commandId, idBytes, data.length)
     return frame
@@ -148,9 +149,10 @@ export const decodeResponse = (bytes: Uint8Array): Response => decodeOutput(byte
  * generated serializer copies each one three times (the writer's join, finish, then Buffer.from), which
  * bounded command output (bench/throughput.ts); they are laid out directly, in place when they can be.
  * Every other reply goes through the generated codec, its bytes viewed as a Buffer instead of copied.
+ * `room` says which chunks have room in front: the one their reader took them from.
  */
-export const encodeResponse = (response: Response): Buffer => {
-  if (response.payload?.$case === "output") return encodeOutput(response.commandId, response.payload.value.data)
+export const encodeResponse = (room: FrameRoomShape, response: Response): Buffer => {
+  if (response.payload?.$case === "output") return encodeOutput(room, response.commandId, response.payload.value.data)
   const bytes = ResponseCodec.encode(response).finish()
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }

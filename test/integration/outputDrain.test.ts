@@ -7,7 +7,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { openOutput, OUTPUT_READ_SIZE, READ_AHEAD } from "../../src/layers/shell/outputDrain.js"
 import { addon } from "../../src/platform/native.js"
-import { giveBack } from "../../src/wire/frameRoom.js"
+import { makeFrameRoom } from "../../src/wire/frameRoom.js"
 
 const WRITTEN = 8 * 1024 * 1024
 
@@ -25,7 +25,8 @@ const drainGivingBack = (handsOn: boolean) =>
     const writer = spawn("cat", [path.join(dir, "payload")], { stdio: ["ignore", writeFd, "ignore"] })
     fs.closeSync(writeFd)
     const writerDone = new Promise<void>((resolve) => writer.once("close", () => resolve()))
-    const reader = yield* openOutput(readFd, () => undefined, { handsOn, readSize: OUTPUT_READ_SIZE })
+    const room = makeFrameRoom()
+    const reader = yield* openOutput(room, readFd, () => undefined, { handsOn, readSize: OUTPUT_READ_SIZE })
     const seen = createHash("sha256")
     const memory = new Set<ArrayBufferLike>()
     let fullChunks = 0
@@ -36,7 +37,7 @@ const drainGivingBack = (handsOn: boolean) =>
           fullChunks++
           memory.add(chunk.buffer)
         }
-        giveBack(chunk)
+        room.giveBack(chunk)
       })
     )
     yield* Effect.promise(() => writerDone)
@@ -59,7 +60,7 @@ describe("output drain", () => {
         let writerFinished = false
         void writerDone.then(() => (writerFinished = true))
 
-        const reader = yield* openOutput(readFd, () => undefined)
+        const reader = yield* openOutput(makeFrameRoom(), readFd, () => undefined)
         const gate = yield* Deferred.make<void>()
         let handed = 0
         let bytes = 0

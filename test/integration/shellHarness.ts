@@ -3,6 +3,7 @@ import type { Scope } from "effect"
 import { Duration, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import type { PipeStage, Response, ShellCommand } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { FrameRoomLive } from "../../src/layers/frameRoom/FrameRoomLive.js"
 import { ProcessRegistryLive } from "../../src/layers/reaper/ProcessRegistryLive.js"
 import { ShellExecutorLive } from "../../src/layers/shell/ShellExecutorLive.js"
 import type { ProcessRegistry } from "../../src/services/ProcessRegistry.js"
@@ -52,7 +53,8 @@ export const executorLayer = (reporter: Layer.Layer<ProgressReporter> | undefine
   const logs = captureLogs()
   const executor = ShellExecutorLive.pipe(
     Layer.provideMerge(ProcessRegistryLive),
-    Layer.provide(reporter ?? ProgressReporter.disabled)
+    Layer.provide(reporter ?? ProgressReporter.disabled),
+    Layer.provide(FrameRoomLive)
   )
   return { logs, layer: Layer.merge(executor, logs.layer) }
 }

@@ -3,6 +3,7 @@ import type { Effect, Layer } from "effect"
 import { Layer as L, ManagedRuntime } from "effect"
 import * as path from "node:path"
 import { BootstrapStoreFromDir } from "../../src/layers/bootstrap/BootstrapStoreLive.js"
+import { FrameRoomLive } from "../../src/layers/frameRoom/FrameRoomLive.js"
 import { AgentStateLive } from "../../src/layers/lifecycle/AgentStateLive.js"
 import type { ListenerLimits } from "../../src/layers/listener/ListenerLive.js"
 import { DEFAULT_LISTENER_LIMITS, ListenerLimitsRef, ListenerLive } from "../../src/layers/listener/ListenerLive.js"
@@ -15,6 +16,7 @@ import type { AgentState } from "../../src/services/AgentState.js"
 import type { BootstrapStore } from "../../src/services/BootstrapStore.js"
 import type { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { ExitRequest } from "../../src/services/ExitRequest.js"
+import type { FrameRoom } from "../../src/services/FrameRoom.js"
 import { Listener } from "../../src/services/Listener.js"
 import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
 import { ProgressReporter } from "../../src/services/ProgressReporter.js"
@@ -30,9 +32,9 @@ import type { Rig } from "./registerRig.js"
 export interface ListenerRigOptions<ROut> {
   /**
    * Capabilities for the SessionHandler (ShellExecutor, Registrar, Supervisor, ...), also reachable by the test;
-   * every other one is its disabled layer.
+   * every other one is its disabled layer. The shell's output is read into the listener's FrameRoom.
    */
-  readonly capabilities?: Layer.Layer<ROut, never, DaemonConfig | AgentState | BootstrapStore | Disabled>
+  readonly capabilities?: Layer.Layer<ROut, never, DaemonConfig | AgentState | BootstrapStore | FrameRoom | Disabled>
   readonly env?: Readonly<Record<string, string>>
   /** Certificates and bootstrap directory to serve with; a fresh fixture by default. */
   readonly fixture?: BootstrapFixture
@@ -69,6 +71,7 @@ export const startListenerRig = async <ROut = never>(options: ListenerRigOptions
   const base = L.mergeAll(
     AgentStateLive,
     BootstrapStoreFromDir(fx.dir).pipe(L.provide(NodeFileSystem.layer)),
+    FrameRoomLive,
     Disabled
   ).pipe(L.provideMerge(config))
   const capabilities = (options.capabilities ?? (L.empty as Layer.Layer<ROut>)).pipe(L.provideMerge(base))

@@ -1,10 +1,15 @@
 import { Effect, Exit, Layer } from "effect"
 import { describe, expect, it } from "vitest"
 import { ErrorCode, ShellCommand } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { ListenerLive } from "../../src/layers/listener/ListenerLive.js"
 import { SessionHandlerLive } from "../../src/layers/session/SessionHandlerLive.js"
 import { ShellExecutorLive } from "../../src/layers/shell/ShellExecutorLive.js"
 import { AgentState } from "../../src/services/AgentState.js"
+import type { BootstrapStore } from "../../src/services/BootstrapStore.js"
+import type { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { ExitRequest } from "../../src/services/ExitRequest.js"
+import type { FrameRoom } from "../../src/services/FrameRoom.js"
+import type { Listener, ListenerStartError } from "../../src/services/Listener.js"
 import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
 import type { ProcessRegistry } from "../../src/services/ProcessRegistry.js"
 import { ProgressReporter } from "../../src/services/ProgressReporter.js"
@@ -42,8 +47,17 @@ describe("honest requirements", () => {
 
   it("the shell executor names the ProgressReporter its print_output echoes to", () => {
     // @ts-expect-error no ProgressReporter: provide ProgressReporter.disabled to echo nowhere
-    const forgot: Layer.Layer<ShellExecutor, never, ProcessRegistry> = ShellExecutorLive
+    const forgot: Layer.Layer<ShellExecutor, never, ProcessRegistry | FrameRoom> = ShellExecutorLive
     expect(forgot).toBeDefined()
+  })
+
+  it("the shell's output reader and the listener's framing both name the FrameRoom they share", () => {
+    // @ts-expect-error no FrameRoom: its reads would have no room for their Response headers
+    const shell: Layer.Layer<ShellExecutor, never, ProcessRegistry | ProgressReporter> = ShellExecutorLive
+    // @ts-expect-error no FrameRoom: it would frame nothing in place and give nothing back
+    const listener: Layer.Layer<Listener, ListenerStartError, DaemonConfig | BootstrapStore | SessionHandler> =
+      ListenerLive
+    expect([shell, listener]).toHaveLength(2)
   })
 
   it("the disabled layers answer with the spec's errors", async () => {

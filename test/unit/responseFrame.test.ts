@@ -2,15 +2,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Response } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
 import { Response as ResponseCodec } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
-import {
-  allocWithRoom,
-  FRAME_ROOM,
-  giveBack,
-  returnableChunk,
-  SPARE_LIMIT,
-  takeWithRoom,
-  withRoom
-} from "../../src/wire/frameRoom.js"
+import { allocWithRoom, FRAME_ROOM, makeFrameRoom, SPARE_LIMIT } from "../../src/wire/frameRoom.js"
 import {
   decodeResponse,
   encodeResponse,
@@ -19,6 +11,10 @@ import {
 } from "../../src/wire/responseFrame.js"
 import * as R from "../../src/wire/responses.js"
 
+/** The serializer's room, in which the tests' chunks with room are registered. */
+const room = makeFrameRoom()
+const encode = (response: Response) => encodeResponse(room, response)
+const withRoom = room.withRoom
 const generated = (response: Response) => Buffer.from(ResponseCodec.encode(response).finish())
 const output = (commandId: string, data: Uint8Array): Response => ({
   commandId,
@@ -30,7 +26,7 @@ describe("response serializer", () => {
     for (const id of ["", "x", "init-0123456789ab-config-1", "é".repeat(64), "i".repeat(200)]) {
       for (const size of [0, 1, 127, 128, 16_383, 16_384, 32 * 1024, 2_097_152]) {
         const response = output(id, Buffer.alloc(size, 7))
-        expect(encodeResponse(response).equals(generated(response)), `id ${id.length} chars, ${size} bytes`).toBe(true)
+        expect(encode(response).equals(generated(response)), `id ${id.length} chars, ${size} bytes`).toBe(true)
       }
     }
   })
@@ -38,7 +34,7 @@ describe("response serializer", () => {
   it("any command id and data decode back to the same OutputChunk", () => {
     fc.assert(fc.property(fc.string({ unit: "grapheme" }), fc.uint8Array({ maxLength: 600 }), (id, data) => {
       const response = output(id, data)
-      const frame = encodeResponse(response)
+      const frame = encode(response)
       expect(frame.equals(generated(response))).toBe(true)
       expect(ResponseCodec.decode(frame)).toEqual(response)
     }))
@@ -48,7 +44,7 @@ describe("response serializer", () => {
     const data = withRoom(allocWithRoom(32 * 1024).fill(9))
     for (const id of ["", "init-0123456789ab-config-1", "x".repeat(FRAME_ROOM - 16)]) {
       const response: Response = { commandId: id, payload: { $case: "output", value: { data } } }
-      const frame = encodeResponse(response)
+      const frame = encode(response)
       expect(frame.buffer, `id of ${id.length}`).toBe(data.buffer)
       expect(frame.equals(generated(response))).toBe(true)
       expect(data.every((b) => b === 9)).toBe(true)
@@ -60,7 +56,7 @@ describe("response serializer", () => {
     const bare = Buffer.alloc(1024, 5)
     for (const [id, data] of [["y".repeat(FRAME_ROOM), roomy], ["z", bare]] as const) {
       const response: Response = { commandId: id, payload: { $case: "output", value: { data } } }
-      const frame = encodeResponse(response)
+      const frame = encode(response)
       expect(frame.buffer).not.toBe(data.buffer)
       expect(frame.equals(generated(response))).toBe(true)
     }
@@ -76,7 +72,7 @@ describe("response serializer", () => {
         { commandId: "s", payload: { $case: "started", value: {} } } satisfies Response,
         { commandId: "", payload: undefined } satisfies Response
       ]
-    ) expect(encodeResponse(response).equals(generated(response))).toBe(true)
+    ) expect(encode(response).equals(generated(response))).toBe(true)
   })
 })
 
@@ -121,7 +117,7 @@ describe("an OutputChunk's gRPC message laid out in place", () => {
         (id, size, fill) => {
           const data = withRoom(allocWithRoom(size).fill(fill))
           const expected = grpcMessage(output(id, data))
-          const message = outputMessageInPlace(id, data)
+          const message = outputMessageInPlace(room, id, data)
           expect(message?.equals(expected)).toBe(true)
           expect(message?.buffer).toBe(data.buffer)
           expect(data.every((b) => b === fill)).toBe(true)
@@ -132,11 +128,13 @@ describe("an OutputChunk's gRPC message laid out in place", () => {
   })
 
   it("is left to grpc-js for a chunk without room, an empty one, or an id too long for the room", () => {
-    expect(outputMessageInPlace("c", Buffer.alloc(100, 1))).toBeUndefined()
-    expect(outputMessageInPlace("c", withRoom(allocWithRoom(0)))).toBeUndefined()
-    expect(outputMessageInPlace("x".repeat(FRAME_ROOM), withRoom(allocWithRoom(100)))).toBeUndefined()
-    expect(outputMessageInPlace("x".repeat(50), withRoom(allocWithRoom(32 * 1024)))).toBeUndefined()
-    expect(outputMessageInPlace("x".repeat(49), withRoom(allocWithRoom(32 * 1024)))?.length).toBeGreaterThan(32 * 1024)
+    expect(outputMessageInPlace(room, "c", Buffer.alloc(100, 1))).toBeUndefined()
+    expect(outputMessageInPlace(room, "c", withRoom(allocWithRoom(0)))).toBeUndefined()
+    expect(outputMessageInPlace(room, "x".repeat(FRAME_ROOM), withRoom(allocWithRoom(100)))).toBeUndefined()
+    expect(outputMessageInPlace(room, "x".repeat(50), withRoom(allocWithRoom(32 * 1024)))).toBeUndefined()
+    expect(outputMessageInPlace(room, "x".repeat(49), withRoom(allocWithRoom(32 * 1024)))?.length).toBeGreaterThan(
+      32 * 1024
+    )
   })
 })
 
@@ -144,7 +142,7 @@ describe("output data fitted to the message", () => {
   it("a chunk of the fitted size makes a gRPC message (5-byte prefix + Response) of exactly two 16 KiB frames", () => {
     for (const id of ["", "x", "head-0", "init-0123456789ab-config-1", "é".repeat(20), "y".repeat(200)]) {
       const fitted = outputDataFitting(id, 32 * 1024)
-      expect(5 + encodeResponse(output(id, Buffer.alloc(fitted))).length, id).toBe(32 * 1024)
+      expect(5 + encode(output(id, Buffer.alloc(fitted))).length, id).toBe(32 * 1024)
     }
   })
 
@@ -155,8 +153,8 @@ describe("output data fitted to the message", () => {
         fc.integer({ min: 256, max: 1 << 22 }),
         (id, size) => {
           const fitted = outputDataFitting(id, size)
-          expect(5 + encodeResponse(output(id, Buffer.alloc(fitted))).length).toBeLessThanOrEqual(size)
-          expect(5 + encodeResponse(output(id, Buffer.alloc(fitted + 2))).length).toBeGreaterThan(size)
+          expect(5 + encode(output(id, Buffer.alloc(fitted))).length).toBeLessThanOrEqual(size)
+          expect(5 + encode(output(id, Buffer.alloc(fitted + 2))).length).toBeGreaterThan(size)
         }
       ),
       { numRuns: 300 }
@@ -195,7 +193,7 @@ describe("response deserializer (the CP client's)", () => {
     }
     fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), agree), { numRuns: 5_000 })
     // A prefix of the usual layout: every truncation of a real frame.
-    const frame = encodeResponse(output("cmd-1", Buffer.alloc(200, 3)))
+    const frame = encode(output("cmd-1", Buffer.alloc(200, 3)))
     for (let end = 0; end <= frame.length; end++) agree(frame.subarray(0, end))
     // id after output, an unknown field after the data, a repeated data field, invalid UTF-8 in the id.
     agree(Buffer.concat([Buffer.from([0x22, 0x03, 0x0a, 0x01, 0x41]), Buffer.from([0x0a, 0x01, 0x78])]))
@@ -205,7 +203,7 @@ describe("response deserializer (the CP client's)", () => {
   })
 
   it("hands an OutputChunk's data on as a view into the frame, not a copy", () => {
-    const frame = encodeResponse(output("c", Buffer.alloc(32 * 1024, 4)))
+    const frame = encode(output("c", Buffer.alloc(32 * 1024, 4)))
     const decoded = decodeResponse(frame)
     expect(decoded.payload?.$case).toBe("output")
     const data = decoded.payload?.$case === "output" ? decoded.payload.value.data : Buffer.alloc(0)
@@ -216,44 +214,57 @@ describe("response deserializer (the CP client's)", () => {
 
 describe("read buffers given back", () => {
   const SIZE = 32 * 1024
-  /** Takes every spare there is, so a test starts from none. */
-  const emptySpares = () => {
-    for (let i = 0; i < SPARE_LIMIT; i++) takeWithRoom(SIZE)
-  }
 
   it("the memory of a chunk given back is read into again, with its room in front", () => {
-    emptySpares()
-    const read = takeWithRoom(SIZE)
-    const chunk = returnableChunk(withRoom(read.subarray(0, SIZE - 1)))
-    giveBack(chunk)
-    const next = takeWithRoom(SIZE)
+    const reads = makeFrameRoom()
+    const read = reads.takeWithRoom(SIZE)
+    const chunk = reads.returnableChunk(reads.withRoom(read.subarray(0, SIZE - 1)))
+    reads.giveBack(chunk)
+    const next = reads.takeWithRoom(SIZE)
     expect(next.buffer).toBe(read.buffer)
     expect(next.byteOffset).toBe(FRAME_ROOM)
     expect(next.length).toBe(SIZE)
     // Its old chunk no longer counts as framed in place: the memory is someone else's now.
-    const frame = encodeResponse({ commandId: "c", payload: { $case: "output", value: { data: chunk } } })
+    const frame = encodeResponse(reads, { commandId: "c", payload: { $case: "output", value: { data: chunk } } })
     expect(frame.buffer).not.toBe(read.buffer)
   })
 
   it("never reuses a chunk that was not marked returnable, nor one given back twice", () => {
-    emptySpares()
-    const kept = withRoom(takeWithRoom(SIZE))
-    giveBack(kept)
-    expect(takeWithRoom(SIZE).buffer).not.toBe(kept.buffer)
+    const reads = makeFrameRoom()
+    const kept = reads.withRoom(reads.takeWithRoom(SIZE))
+    reads.giveBack(kept)
+    expect(reads.takeWithRoom(SIZE).buffer).not.toBe(kept.buffer)
 
-    const once = returnableChunk(takeWithRoom(SIZE))
-    giveBack(once)
-    giveBack(once)
-    expect(takeWithRoom(SIZE).buffer).toBe(once.buffer)
-    expect(takeWithRoom(SIZE).buffer).not.toBe(once.buffer)
+    const once = reads.returnableChunk(reads.takeWithRoom(SIZE))
+    reads.giveBack(once)
+    reads.giveBack(once)
+    expect(reads.takeWithRoom(SIZE).buffer).toBe(once.buffer)
+    expect(reads.takeWithRoom(SIZE).buffer).not.toBe(once.buffer)
   })
 
   it("keeps at most SPARE_LIMIT spares", () => {
-    emptySpares()
-    const chunks = Array.from({ length: SPARE_LIMIT + 4 }, () => returnableChunk(takeWithRoom(SIZE)))
-    for (const chunk of chunks) giveBack(chunk)
+    const reads = makeFrameRoom()
+    const chunks = Array.from({ length: SPARE_LIMIT + 4 }, () => reads.returnableChunk(reads.takeWithRoom(SIZE)))
+    for (const chunk of chunks) reads.giveBack(chunk)
     const reused = new Set(chunks.map((c) => c.buffer))
-    const taken = Array.from({ length: SPARE_LIMIT + 4 }, () => takeWithRoom(SIZE))
+    const taken = Array.from({ length: SPARE_LIMIT + 4 }, () => reads.takeWithRoom(SIZE))
     expect(taken.filter((t) => reused.has(t.buffer))).toHaveLength(SPARE_LIMIT)
+  })
+
+  it("two FrameRooms share neither their chunks with room nor their spares", () => {
+    const [one, other] = [makeFrameRoom(), makeFrameRoom()]
+    const chunk = one.returnableChunk(one.takeWithRoom(SIZE))
+    const response: Response = { commandId: "c", payload: { $case: "output", value: { data: chunk } } }
+    // Framed by the other room, the chunk has no room: its bytes are copied, its memory left alone.
+    expect(other.roomBefore(chunk)).toBe(0)
+    expect(outputMessageInPlace(other, "c", chunk)).toBeUndefined()
+    expect(encodeResponse(other, response).buffer).not.toBe(chunk.buffer)
+    // Given back to the other room, it is no spare there, and still returnable to its own.
+    other.giveBack(chunk)
+    expect(other.takeWithRoom(SIZE).buffer).not.toBe(chunk.buffer)
+    expect(one.roomBefore(chunk)).toBe(FRAME_ROOM)
+    one.giveBack(chunk)
+    expect(other.takeWithRoom(SIZE).buffer).not.toBe(chunk.buffer)
+    expect(one.takeWithRoom(SIZE).buffer).toBe(chunk.buffer)
   })
 })

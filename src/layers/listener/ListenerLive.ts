@@ -11,6 +11,7 @@ import { formatHostPort } from "../../lib/hostPort.js"
 import * as Log from "../../lib/log.js"
 import { BootstrapStore } from "../../services/BootstrapStore.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
+import { FrameRoom } from "../../services/FrameRoom.js"
 import { Listener, ListenerFatal, ListenerStartError } from "../../services/Listener.js"
 import { SessionHandler } from "../../services/SessionHandler.js"
 import type { InboundFrame } from "../../wire/commandFrame.js"
@@ -81,18 +82,20 @@ export const ListenerLimitsRef = Context.Reference<ListenerLimits>("clawkerd/Lis
  * The CP-only listener: our own tls.Server does the handshake (TLS 1.3, client cert chained to the
  * bootstrap CA, clientAuth EKU, CN pin) and only a verified control plane is handed to grpc-js, so
  * nobody else ever reaches HTTP/2. Connections still in their handshake are bounded (ListenerLimits),
- * and so are the log lines refusals write. Release is a force-close.
+ * and so are the log lines refusals write. Release is a force-close. Replies are framed with the
+ * FrameRoom the shell's output is read into, the same one (SessionStack's).
  */
 export const ListenerLive: Layer.Layer<
   Listener,
   ListenerStartError,
-  DaemonConfig | BootstrapStore | SessionHandler
+  DaemonConfig | BootstrapStore | SessionHandler | FrameRoom
 > = Layer.effect(
   Listener,
   Effect.gen(function*() {
     const config = yield* DaemonConfig
     const material = yield* BootstrapStore
     const sessions = yield* SessionHandler
+    const room = yield* FrameRoom
     const fatal = yield* Deferred.make<never, ListenerFatal>()
     const run = yield* FiberSet.makeRuntime<never, void, never>()
     const limits = yield* ListenerLimitsRef
@@ -110,7 +113,11 @@ export const ListenerLive: Layer.Layer<
       ]
     })
     const service = {
-      session: { ...ClawkerdServiceService.session, requestDeserialize: decodeFrame, responseSerialize: encodeResponse }
+      session: {
+        ...ClawkerdServiceService.session,
+        requestDeserialize: decodeFrame,
+        responseSerialize: (response: Response) => encodeResponse(room, response)
+      }
     }
     grpcServer.addService(service, {
       session: (call: grpc.ServerDuplexStream<InboundFrame, Response>) => {
@@ -121,10 +128,12 @@ export const ListenerLive: Layer.Layer<
           call.emit("error", { code: grpc.status.UNAUTHENTICATED, details: "peer not authorized" })
           return
         }
-        if (!frameOutputInPlace(call)) {
+        if (!frameOutputInPlace(call, room)) {
           run(Log.debug("session_output_framed_by_grpc", { remote_address: call.getPeer() }))
         }
-        run(Effect.flatMap(transportOf(call), (session) => sessions.handle(session, peerInfo(cert, call.getPeer()))))
+        run(
+          Effect.flatMap(transportOf(call, room), (session) => sessions.handle(session, peerInfo(cert, call.getPeer())))
+        )
       }
     })
     const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure())

@@ -5,7 +5,7 @@ import { errorMessage } from "../../lib/errorText.js"
 import { SessionBroken } from "../../services/SessionHandler.js"
 import type { SessionTransport } from "../../services/SessionHandler.js"
 import type { InboundFrame } from "../../wire/commandFrame.js"
-import { giveBack } from "../../wire/frameRoom.js"
+import type { FrameRoomShape } from "../../wire/frameRoom.js"
 import { forEachAsync } from "./receive.js"
 
 type Call = ServerDuplexStream<InboundFrame, Response>
@@ -19,8 +19,11 @@ const traceContextOf = (call: Call): Record<string, string> =>
     return typeof value === "string" ? [[name, value]] : []
   }))
 
-/** A grpc-js Session call as the transport-neutral Session its handler serves. */
-export const transportOf = (call: Call): Effect.Effect<SessionTransport> =>
+/**
+ * A grpc-js Session call as the transport-neutral Session its handler serves; written OutputChunks are
+ * given back to `room`.
+ */
+export const transportOf = (call: Call, room: FrameRoomShape): Effect.Effect<SessionTransport> =>
   Effect.map(Deferred.make<void>(), (peerCancelled) => {
     call.on("cancelled", () => Deferred.doneUnsafe(peerCancelled, Exit.void))
     // grpc-js may emit 'error' on a broken stream; the receiver sees it, this keeps it from throwing.
@@ -36,7 +39,7 @@ export const transportOf = (call: Call): Effect.Effect<SessionTransport> =>
       // back; that chunk is left to the collector.
       write: (response, written) =>
         call.write(response, (error?: Error | null) => {
-          if (response.payload?.$case === "output") giveBack(response.payload.value.data)
+          if (response.payload?.$case === "output") room.giveBack(response.payload.value.data)
           written(error)
         }),
       drained: Effect.callback<void>((resume) => {

@@ -6,6 +6,7 @@ import { errnoText } from "../../lib/errorText.js"
 import { mirroredExitCode } from "../../lib/exitCodes.js"
 import * as Log from "../../lib/log.js"
 import { signoProblem } from "../../platform/signals.js"
+import { FrameRoom } from "../../services/FrameRoom.js"
 import { ProcessRegistry } from "../../services/ProcessRegistry.js"
 import { ProgressReporter } from "../../services/ProgressReporter.js"
 import type { ResponseSink, ShellSession } from "../../services/ShellExecutor.js"
@@ -27,13 +28,19 @@ const ENDED_IDS_KEPT = 1024
 /**
  * ShellCommand pipelines (spec session.md §5). Each Session gets its own running set; a command's
  * worker lives in the Session's scope, so closing it kills and reaps whatever still runs.
- * print_output echoes through the ProgressReporter (ProgressReporter.disabled: nowhere).
+ * print_output echoes through the ProgressReporter (ProgressReporter.disabled: nowhere). Output is read
+ * into the FrameRoom the listener frames replies with.
  */
-export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistry | ProgressReporter> = Layer.effect(
+export const ShellExecutorLive: Layer.Layer<
+  ShellExecutor,
+  never,
+  ProcessRegistry | ProgressReporter | FrameRoom
+> = Layer.effect(
   ShellExecutor,
   Effect.gen(function*() {
     const registry = yield* ProcessRegistry
     const reporter = yield* ProgressReporter
+    const room = yield* FrameRoom
 
     const session = (sink: ResponseSink): Effect.Effect<ShellSession, never, Scope.Scope> =>
       Effect.gen(function*() {
@@ -92,7 +99,7 @@ export const ShellExecutorLive: Layer.Layer<ShellExecutor, never, ProcessRegistr
                 )
               )
             // runCommand answers its own crashes; this catches one in the answering itself.
-            const worker = runCommand({ command, running, sink, registry, reporter, finish, requestExit }).pipe(
+            const worker = runCommand({ command, running, sink, registry, reporter, room, finish, requestExit }).pipe(
               Effect.catchDefect((defect) =>
                 Log.error("shell_worker_crashed", { command_id: commandId, error: errnoText(defect) }).pipe(
                   Effect.andThen(finish(Reply.crashed(commandId, defect))),

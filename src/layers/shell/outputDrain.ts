@@ -1,7 +1,7 @@
 import type { Scope } from "effect"
 import { Data, Effect, Queue } from "effect"
 import * as net from "node:net"
-import { giveBack, returnableChunk, takeWithRoom, withRoom } from "../../wire/frameRoom.js"
+import type { FrameRoomShape } from "../../wire/frameRoom.js"
 import { outputDataFitting } from "../../wire/responseFrame.js"
 import { isClosedPipe } from "./errors.js"
 
@@ -44,11 +44,13 @@ export interface OutputReader {
  * The socket owns `fd` from the moment it exists (`onOwned` then runs, in the same step) and closes it
  * when the scope closes, never while a read is in flight.
  *
+ * Full reads are taken from `room` and registered there, the room the writer frames and gives back with.
  * Options: `handsOn`, each chunk goes to one writer only, which gives its memory back (frameRoom.ts
  * giveBack) once written; false when something else may still hold it after that (the print_output
  * echo). `readSize`, the largest read (at most OUTPUT_READ_SIZE), sized by the caller to its frames.
  */
 export const openOutput = (
+  room: FrameRoomShape,
   fd: number,
   onOwned: () => void,
   options: { readonly handsOn: boolean; readonly readSize: number } = { handsOn: true, readSize: OUTPUT_READ_SIZE }
@@ -59,7 +61,7 @@ export const openOutput = (
     const events = yield* Queue.unbounded<ReadEvent>()
     let readError: unknown = undefined
     let unhandled = 0
-    const nextReadBuffer = () => takeWithRoom(OUTPUT_READ_SIZE).subarray(0, readSize)
+    const nextReadBuffer = () => room.takeWithRoom(OUTPUT_READ_SIZE).subarray(0, readSize)
     let readInto = nextReadBuffer()
     /**
      * The chunk just read, as a buffer of its own: a mostly full read keeps the read buffer itself, with
@@ -71,7 +73,7 @@ export const openOutput = (
       if (bytes >= readSize / 2) {
         readInto = nextReadBuffer()
         const chunk = buf.subarray(0, bytes)
-        return handsOn ? returnableChunk(chunk) : withRoom(chunk)
+        return handsOn ? room.returnableChunk(chunk) : room.withRoom(chunk)
       }
       const data = Buffer.allocUnsafe(bytes)
       buf.copy(data, 0, 0, bytes)
@@ -111,7 +113,7 @@ export const openOutput = (
       (socket) =>
         Effect.sync(() => {
           socket.destroy()
-          giveBack(returnableChunk(readInto))
+          room.giveBack(room.returnableChunk(readInto))
         })
     )
 

@@ -6,6 +6,7 @@ import { errnoText } from "../../lib/errorText.js"
 import { waitAtMost } from "../../lib/fibers.js"
 import * as Log from "../../lib/log.js"
 import { addon } from "../../platform/native.js"
+import type { FrameRoomShape } from "../../services/FrameRoom.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
 import type { ProgressReporterShape } from "../../services/ProgressReporter.js"
 import type { ResponseSink } from "../../services/ShellExecutor.js"
@@ -47,6 +48,8 @@ export interface CommandRun {
   readonly sink: ResponseSink
   readonly registry: ProcessRegistryShape
   readonly reporter: ProgressReporterShape
+  /** Where the output's read buffers come from: the room the Session's transport frames them with. */
+  readonly room: FrameRoomShape
   /**
    * Hands the terminal reply to the sink (none when undefined: the Session is gone) and drops the id
    * from the running set; only the first call counts.
@@ -195,7 +198,7 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
       Effect.andThen(sink.send(Reply.output(id, data)), Metric.update(Metrics.outputBytes, data.length))
     const forward = echo === undefined ? deliver : (data: Buffer) => Effect.andThen(echo(data), deliver(data))
     const drainFailed = (e: DrainFailed) => running.fail(ioFailure(`output drain: ${errnoText(e.cause)}`))
-    const reader = yield* openOutput(output.readFd, () => fds.handOver(output.readFd), {
+    const reader = yield* openOutput(run.room, output.readFd, () => fds.handOver(output.readFd), {
       handsOn: echo === undefined,
       readSize: readSizeFor(id)
     }).pipe(Effect.result)
