@@ -26,8 +26,25 @@ describe("bench: the per-container budget", () => {
     }]))
     expect(rows).toHaveLength(2 + 5)
     expect(rows[2]).toBe("| idle RSS after boot | 60.0 MiB | 42.0 MiB (bare idle node) | 1.43 |")
-    expect(rows[3]).toBe("| RSS after 1,000 Sessions came and went | 63.0 MiB | 42.0 MiB (bare idle node) | 1.50 |")
+    expect(rows[3]).toBe(
+      "| RSS after the churn's Sessions came and went | 63.0 MiB | 42.0 MiB (bare idle node) | 1.50 |"
+    )
     expect(rows[4]).toContain("not measured in this run (`boot`)")
     expect(rows[6]).toContain("not measured in this run (`throughput`)")
+  })
+
+  it("finds the churn's row under --quick too, whose metric names its smaller count", () => {
+    const rows = budget(run([{
+      name: "memory",
+      title: "memory",
+      seconds: 1,
+      outcome: {
+        counts: {},
+        measures: [measure("RSS after 200 Sessions", "MiB", 63, { baseline: { name: "bare idle node", value: 42 } })]
+      }
+    }]))
+    expect(rows[3]).toBe(
+      "| RSS after the churn's Sessions came and went | 63.0 MiB | 42.0 MiB (bare idle node) | 1.50 |"
+    )
   })
 })
