@@ -25,3 +25,9 @@ export const LOG_FILE = "clawkerd.log"
 export const LOG_ROTATE_SIZE = "50M"
 export const LOG_BACKUPS = 3
 export const LOG_MAX_AGE_DAYS = 7
+/**
+ * Bytes of log lines that may wait for the file, at most. Beyond it lines are counted, not kept, and a
+ * `log_lines_dropped` line says how many once the file caught up: a log that cannot keep up with the
+ * daemon must not take PID 1's memory with it.
+ */
+export const LOG_QUEUE_LIMIT = 16 * 1024 * 1024

@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { LoggingLive } from "../../src/layers/logging/Logging.js"
+import { Writable } from "node:stream"
+import { batchedWriter, LOG_CHUNK, LoggingLive } from "../../src/layers/logging/Logging.js"
 import * as Log from "../../src/lib/log.js"
 import type { LoggingSettings } from "../../src/services/DaemonConfig.js"
 import { tempDir } from "../support/fixtures.js"
@@ -97,7 +98,81 @@ describe("JSON file logging", () => {
       const names = fs.readdirSync(dir).sort()
       expect(names).toContain("clawkerd.log")
       expect(names).toContain("clawkerd.log.1")
-      expect(fs.statSync(path.join(dir, "clawkerd.log.1")).size).toBeLessThanOrEqual(50 * 1024 * 1024 + 2048)
+      // Rotation looks at the size between writes, and a write carries up to LOG_CHUNK bytes of lines.
+      expect(fs.statSync(path.join(dir, "clawkerd.log.1")).size).toBeLessThanOrEqual(50 * 1024 * 1024 + LOG_CHUNK)
       expect(lastLine()).toBe(52_999)
     }), 60_000)
+
+  /** A file stand-in that completes writes at once, or only when told: a disk that keeps up, or one that does not. */
+  const slowFile = (keepsUp = false) => {
+    const writes: Array<string> = []
+    const callbacks: Array<() => void> = []
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        writes.push(chunk.toString())
+        if (keepsUp) callback()
+        else callbacks.push(() => callback())
+      }
+    })
+    const complete = () => {
+      for (const done of callbacks.splice(0)) done()
+    }
+    return { stream, writes, complete }
+  }
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+  const line = (i: number) => `${JSON.stringify({ event: "filler", i, filler: "x".repeat(80) })}\n`
+
+  it("the lines of one turn of the event loop reach the file in writes of up to LOG_CHUNK bytes, in order", async () => {
+    const file = slowFile(true)
+    const writer = batchedWriter(file.stream, 16 * LOG_CHUNK)
+    for (let i = 0; i < 30_000; i++) writer.write(line(i))
+    expect(file.writes).toEqual([])
+    await nextTurn()
+    const bytes = Array.from({ length: 30_000 }, (_, i) => line(i).length).reduce((a, b) => a + b, 0)
+    expect(file.writes).toHaveLength(Math.ceil(bytes / LOG_CHUNK))
+    expect(file.writes.every((w) => w.length <= LOG_CHUNK)).toBe(true)
+    expect(file.writes.join("").split("\n").slice(0, -1).map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(
+      Array.from({ length: 30_000 }, (_, i) => i)
+    )
+  })
+
+  it("a file that falls behind holds at most the limit: the rest is counted and said once it catches up", async () => {
+    const file = slowFile()
+    const limit = 10 * 1024
+    const writer = batchedWriter(file.stream, limit)
+    for (let i = 0; i < 1_000; i++) writer.write(line(i))
+    await nextTurn()
+    // The disk has not answered: what is kept is the lines that fit under the limit, in one write.
+    let kept = 0
+    for (let bytes = line(0).length; bytes <= limit; bytes += line(++kept).length);
+    expect(file.stream.writableLength).toBe(
+      Array.from({ length: kept }, (_, i) => line(i).length).reduce((a, b) => a + b)
+    )
+    for (let i = 1_000; i < 1_100; i++) writer.write(line(i))
+    await nextTurn()
+    expect(file.writes).toHaveLength(1)
+    file.complete()
+    writer.write(line(1_100))
+    writer.drain()
+    const lines = file.writes.join("").split("\n").slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines.slice(kept)).toMatchObject([
+      { event: "log_lines_dropped", level: "warn", count: 1_100 - kept },
+      { event: "filler", i: 1_100 }
+    ])
+    expect(lines.slice(0, kept).map((l) => l.i)).toEqual(Array.from({ length: kept }, (_, i) => i))
+  })
+
+  it("lines dropped before the end are counted in the file when it closes", async () => {
+    const file = slowFile()
+    const writer = batchedWriter(file.stream, 1024)
+    for (let i = 0; i < 100; i++) writer.write(line(i))
+    writer.drain()
+    const last = file.writes.join("").trim().split("\n").at(-1)!
+    expect(JSON.parse(last)).toMatchObject({
+      event: "log_lines_dropped",
+      count: 100 - Math.floor(1024 / line(0).length)
+    })
+    expect(line(0).length).toBe(line(9).length)
+    await nextTurn()
+  })
 })

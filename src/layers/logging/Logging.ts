@@ -2,7 +2,7 @@ import { Cause, Duration, Effect, Layer, Logger, Predicate, References } from "e
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { createStream, type RotatingFileStream } from "rotating-file-stream"
-import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_ROTATE_SIZE } from "../../lib/constants.js"
+import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_QUEUE_LIMIT, LOG_ROTATE_SIZE } from "../../lib/constants.js"
 import { errorMessage } from "../../lib/errorText.js"
 import { waitAtMost } from "../../lib/fibers.js"
 import type { LoggingSettings } from "../../services/DaemonConfig.js"
@@ -99,6 +99,67 @@ const stderrLine = (line: string) => {
   process.stderr.write(line)
 }
 
+/** Bytes of lines per write at most: rotation by size checks between writes, so a file ends at most this far past its size. */
+export const LOG_CHUNK = 1024 * 1024
+
+/**
+ * Lines for `stream`, written as one chunk per turn of the event loop. rotating-file-stream awaits one
+ * file write per chunk it is given (chunks of up to LOG_CHUNK here); a chunk per line fell behind a busy daemon (the soak's debug log
+ * queued 18 MiB of lines, and RSS climbed with it). What waits, queued in the stream and not yet handed
+ * to it, stays under `limit` bytes: beyond it lines are counted and dropped, and the next line that fits
+ * is preceded by one saying how many.
+ */
+export const batchedWriter = (stream: NodeJS.WritableStream & { readonly writableLength: number }, limit: number) => {
+  let pending: Array<string> = []
+  let pendingBytes = 0
+  let dropped = 0
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    let chunk = ""
+    for (const line of pending) {
+      if (chunk.length > 0 && chunk.length + line.length > LOG_CHUNK) {
+        stream.write(chunk)
+        chunk = ""
+      }
+      chunk += line
+    }
+    if (chunk.length > 0) stream.write(chunk)
+    pending = []
+    pendingBytes = 0
+  }
+  const queue = (line: string) => {
+    pending.push(line)
+    pendingBytes += line.length
+  }
+  const reportDropped = () => {
+    if (dropped === 0) return
+    queue(
+      JSON.stringify({ time: new Date().toISOString(), level: "warn", event: "log_lines_dropped", count: dropped }) +
+        "\n"
+    )
+    dropped = 0
+  }
+  const write = (line: string) => {
+    if (stream.writableLength + pendingBytes + line.length > limit) {
+      dropped++
+      return
+    }
+    reportDropped()
+    queue(line)
+    if (!scheduled) {
+      scheduled = true
+      setImmediate(flush)
+    }
+  }
+  /** Everything queued goes to the stream now, with the count of lines dropped since the last one that fit. */
+  const drain = () => {
+    reportDropped()
+    flush()
+  }
+  return { write, drain }
+}
+
 /**
  * The log file sink. Opening or writing it may fail (read-only or full disk); PID 1 must not die
  * of that, so the sink then degrades to stderr and says so once.
@@ -145,8 +206,9 @@ const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
     } catch (e) {
       degrade(errorMessage(e))
     }
+    const batched = stream === undefined ? undefined : batchedWriter(stream, LOG_QUEUE_LIMIT)
     const write = (line: string) => {
-      if (stream !== undefined) stream.write(line)
+      if (stream !== undefined && batched !== undefined) batched.write(line)
       else stderrLine(line)
     }
     // A finalizer: waitAtMost keeps the bound working in an uninterruptible region.
@@ -154,6 +216,7 @@ const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
       Effect.callback<void>((resume) => {
         const s = stream
         if (s === undefined) return resume(Effect.void)
+        batched?.drain()
         s.end(() => resume(Effect.void))
       }),
       Duration.seconds(5)
