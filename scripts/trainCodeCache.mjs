@@ -7,6 +7,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 
 const loader = path.resolve(import.meta.dirname, "../dist/programs/codeCache.js")
+// V8 refuses a cache made under other flags, so the training run starts as PID 1 starts.
+const { NODE_FLAGS } = await import(path.resolve(import.meta.dirname, "../dist/programs/nodeFlags.js"))
 
 export const trainCodeCache = async (bundle, prelude = "") => {
   const training = `
@@ -18,7 +20,7 @@ fs.rmSync(cacheFileOf(bundle), { force: true })
 const script = runBundle(bundle)
 process.on("exit", () => fs.writeFileSync(cacheFileOf(bundle), script.createCachedData()))
 `
-  const trained = spawnSync(process.execPath, ["--input-type=module", "-e", training], {
+  const trained = spawnSync(process.execPath, [...NODE_FLAGS, "--input-type=module", "-e", training], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
     encoding: "utf8"
   })

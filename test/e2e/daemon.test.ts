@@ -114,6 +114,18 @@ e2e("clawkerd as PID 1", () => {
     expect(d.events("shutdown_before_spawn")).toHaveLength(1)
   })
 
+  it("gives the boot's memory back once idle, before any Session", async () => {
+    const d = await daemon(["true"])
+    await d.port()
+    // The quiet reclaim, the one that also shrinks the young generation (the busy look may run one too).
+    const quiet = () => d.events("memory_reclaimed").filter((e) => e.kind === "quiet")
+    await waitFor(() => quiet().length > 0, 15_000, "a quiet memory_reclaimed after boot")
+    expect(d.events("session_started")).toHaveLength(0)
+    const [idle] = d.events("daemon_idle")
+    const [reclaimed] = quiet()
+    expect(Date.parse(String(reclaimed!.time))).toBeGreaterThanOrEqual(Date.parse(String(idle!.time)))
+  })
+
   it("a failing exit_on_non_zero init step: CP gets its Done first, then clawkerd exits with that code", async () => {
     const d = await daemon(["true"])
     const s = await d.session()

@@ -6,6 +6,7 @@ import { EXIT_TRANSIENT } from "../../src/lib/exitCodes.js"
 import { serve } from "../../src/programs/main.js"
 import { ExitRequest } from "../../src/services/ExitRequest.js"
 import { Listener, ListenerFatal } from "../../src/services/Listener.js"
+import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
 import { Reaper } from "../../src/services/Reaper.js"
 import { ShutdownSignal } from "../../src/services/ShutdownSignal.js"
 import { Supervisor } from "../../src/services/Supervisor.js"
@@ -49,6 +50,7 @@ const fakeDaemon = (spawnFailure: Option.Option<string> = Option.none()) =>
         lastDrain: Effect.succeed(Option.none())
       }),
       Layer.succeedContext(requests),
+      MemoryReclaim.disabled,
       configFrom({ CLAWKERD_STOP_GRACE: "5s" }),
       logs.layer
     )

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Ref } from "effect"
 import { TestClock } from "effect/testing"
+import { spawnSync } from "node:child_process"
 import {
   busyCollector,
   collectors,
@@ -14,6 +15,7 @@ import {
   youngGeneration
 } from "../../src/layers/lifecycle/MemoryReclaimLive.js"
 import { MemoryReclaim } from "../../src/services/MemoryReclaim.js"
+import { repoRoot } from "../support/daemon.js"
 import { captureLogs } from "../support/logs.js"
 
 const MIB = 1024 * 1024
@@ -169,4 +171,33 @@ describe("MemoryReclaim", () => {
       expect(logs.events("memory_reclaimed")).toHaveLength(1)
     }).pipe(Effect.scoped, Effect.provide(Layer.merge(MemoryReclaimLive, logs.layer)))
   })
+
+  /**
+   * V8's optimization status bits of a function that was made hot and asked for TurboFan, then for Maglev,
+   * in a fresh node (the flags are process-wide) with the built layer or without it.
+   */
+  const tiersReached = (withLayer: boolean) => {
+    const script = `
+      import { Effect, Layer } from "effect";
+      import { MemoryReclaimLive } from "./dist/layers/lifecycle/MemoryReclaimLive.js";
+      if (${withLayer}) await Effect.runPromise(Effect.scoped(Layer.build(MemoryReclaimLive)));
+      const turbo = (x) => x * 2 + 1;
+      const maglev = (x) => x * 3 + 1;
+      %PrepareFunctionForOptimization(turbo); turbo(1); turbo(2); %OptimizeFunctionOnNextCall(turbo); turbo(3);
+      %PrepareFunctionForOptimization(maglev); maglev(1); maglev(2); %OptimizeMaglevOnNextCall(maglev); maglev(3);
+      console.log(JSON.stringify([%GetOptimizationStatus(turbo), %GetOptimizationStatus(maglev)]));`
+    const run = spawnSync(process.execPath, ["--allow-natives-syntax", "--input-type=module", "-e", script], {
+      cwd: repoRoot,
+      encoding: "utf8"
+    })
+    if (run.status !== 0) throw new Error(`node exited ${run.status}: ${run.stderr}`)
+    const [turbo, maglev] = JSON.parse(run.stdout) as [number, number]
+    // V8's OptimizationStatus: bit 5 Maglevved, bit 6 TurboFanned.
+    return { turbofan: (turbo & (1 << 6)) !== 0, maglev: (maglev & (1 << 5)) !== 0 }
+  }
+
+  it("once the live layer is built, neither optimizing tier compiles hot code", () => {
+    expect(tiersReached(false)).toEqual({ turbofan: true, maglev: true })
+    expect(tiersReached(true)).toEqual({ turbofan: false, maglev: false })
+  }, 30_000)
 })
