@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest"
 import { daemonTestsUnavailable, daemonUnderTest } from "../reliability/support/daemonTarget.js"
 import type { FloodShape } from "../reliability/support/handshakeFlood.js"
 import { holdHandshakes, probeControlPlane } from "../reliability/support/handshakeFlood.js"
-import { describeFootprint, footprint, rssLimitKiB, settledFootprint } from "../reliability/support/procStats.js"
+import { describeFootprint, footprint, quietFootprint, rssLimitKiB } from "../reliability/support/procStats.js"
 
 /*
  * The handshake flood at length: the issue's 2,000 unfinished handshakes from 20 sources held for two minutes
@@ -34,12 +34,12 @@ const floodFor = async (port: number, target: Parameters<typeof probeControlPlan
 
 describe.skipIf(unavailable !== undefined)("soak: a flood of unfinished handshakes", () => {
   it(`${SHAPE.idle + SHAPE.slowTls} held for ${DURATION_MS / 1000} s: the CP connects throughout`, async () => {
-    const { pid, target } = daemon()
+    const { pid, run, target } = daemon()
     const initial = footprint(pid)
     await floodFor(target.port, target, WARM_UP_MS)
-    const baseline = await settledFootprint(pid, initial)
+    const baseline = await quietFootprint(pid, target, run.logs, initial)
     const { dropped, latencies } = await floodFor(target.port, target, DURATION_MS)
-    const after = await settledFootprint(pid, baseline)
+    const after = await quietFootprint(pid, target, run.logs, baseline)
     console.log(
       `soak handshake flood: ${
         SHAPE.idle + SHAPE.slowTls

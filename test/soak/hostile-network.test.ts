@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest"
 import { daemonTestsUnavailable, daemonUnderTest } from "../reliability/support/daemonTarget.js"
 import type { HostileScale } from "../reliability/support/hostileScenario.js"
 import { runHostileNetwork } from "../reliability/support/hostileScenario.js"
-import { describeFootprint, footprint, rssLimitKiB, settledFootprint } from "../reliability/support/procStats.js"
+import { describeFootprint, footprint, quietFootprint, rssLimitKiB } from "../reliability/support/procStats.js"
 
 /*
  * The hostile-network mix at the issue's scale (1,000 random-byte connections) against the built
@@ -27,12 +27,12 @@ const daemon = daemonUnderTest()
 
 describe.skipIf(unavailable !== undefined)("soak: hostile network against the daemon as PID 1", () => {
   it("1,000 random-byte connections and the rest: served throughout, all logged, nothing leaked", async () => {
-    const { pid, target } = daemon()
+    const { pid, run, target } = daemon()
     const initial = footprint(pid)
     await runHostileNetwork(target, SCALE)
-    const baseline = await settledFootprint(pid, initial)
+    const baseline = await quietFootprint(pid, target, run.logs, initial)
     const tallies = [await runHostileNetwork(target, SCALE), await runHostileNetwork(target, SCALE)]
-    const after = await settledFootprint(pid, baseline)
+    const after = await quietFootprint(pid, target, run.logs, baseline)
     console.log(
       `soak hostile: ${JSON.stringify(tallies)}; ${describeFootprint("initial", initial)}; ${
         describeFootprint("after warm-up", baseline)

@@ -2,7 +2,9 @@ import * as fs from "node:fs"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import type { LogEvent } from "../../../devkit/daemonLog.js"
+import * as C from "../../../src/programs/cp/commands.js"
 import { waitFor } from "../../support/wait.js"
+import type { Target } from "./hostileScenario.js"
 
 /** A process's footprint as the kernel reports it. */
 export interface Footprint {
@@ -91,19 +93,29 @@ export const collectedHeapInProcess = (): number => {
 }
 
 /**
- * The daemon's RSS once its MemoryReclaim ran after the last Session that ended (it logs
- * `memory_reclaimed` a quiet second after it): sampled then, rounds compare without one round's
- * uncollected garbage. `logs` is the daemon's log in order.
+ * The daemon's RSS once its quiet reclaim ran after the last Session that ended (MemoryReclaim logs
+ * `memory_reclaimed` of kind quiet a second after it): sampled then, rounds compare without one round's
+ * uncollected garbage. A busy reclaim does not count: it is a plain full collection that keeps the
+ * heap's sizing, so a reading after it lands elsewhere in the reclaim's cycle. `logs` is the daemon's
+ * log in order. `notBefore` (epoch ms), when given, is the earliest time the reclaim may carry: under
+ * heavy logging the file lags seconds behind the daemon, and a log that has not yet caught up with the
+ * last Session would show an earlier reclaim as the last word.
  */
-export const reclaimedRss = async (pid: number, logs: () => ReadonlyArray<LogEvent>): Promise<number> => {
-  const lastIndexOf = (lines: ReadonlyArray<LogEvent>, event: string) => lines.findLastIndex((l) => l.event === event)
+export const reclaimedRss = async (
+  pid: number,
+  logs: () => ReadonlyArray<LogEvent>,
+  notBefore = Number.NEGATIVE_INFINITY
+): Promise<number> => {
   await waitFor(
     () => {
       const lines = logs()
-      return lastIndexOf(lines, "memory_reclaimed") > lastIndexOf(lines, "session_ended")
+      const reclaimed = lines.findLastIndex((l) =>
+        l.event === "memory_reclaimed" && l.kind === "quiet" && Date.parse(String(l.time)) >= notBefore
+      )
+      return reclaimed >= 0 && reclaimed > lines.findLastIndex((l) => l.event === "session_ended")
     },
     30_000,
-    "memory_reclaimed after the last session_ended"
+    "a quiet memory_reclaimed after the last session_ended"
   )
   return rssKiB(pid)
 }
@@ -117,6 +129,43 @@ export const settledFootprint = async (pid: number, baseline: Footprint, timeout
     (e: Error) => {
       throw new Error(`${e.message} (now ${fdCount(pid)}: ${fs.readdirSync(`/proc/${pid}/fd`).length} open)`)
     }
+  )
+  return footprint(pid)
+}
+
+/**
+ * The daemon's footprint at the one moment the soak's readings compare: its fds back to `fdsOf`, then
+ * one Session of the CP's (Hello, then the end of the stream), as the CP comes by after any traffic, and
+ * the quiet reclaim a second after that Session ended. Read as soon as the fds settle, RSS lands anywhere
+ * in the reclaim's cycle: soak 4's handshake flood read 103.5 MiB after its warm-up and 132.9 after it,
+ * with nothing grown in between. The fds are the settled count, before the Session's own connection.
+ */
+export const quietFootprint = async (
+  pid: number,
+  target: Pick<Target, "session">,
+  logs: () => ReadonlyArray<LogEvent>,
+  fdsOf: Footprint
+): Promise<Footprint> => {
+  const settled = await settledFootprint(pid, fdsOf)
+  const session = await target.session()
+  const reply = await session.request(C.hello("quiet-footprint"))
+  if (reply.payload?.$case !== "helloAck") throw new Error(`the reading's Hello was answered ${reply.payload?.$case}`)
+  session.close()
+  await session.ended
+  // The daemon saw the Session end before we did, and reclaims a second later: half a second on is past
+  // every earlier reclaim and short of this one.
+  return { fds: settled.fds, rssKiB: await reclaimedRss(pid, logs, Date.now() + 500) }
+}
+
+/**
+ * The daemon's footprint right after boot: once the quiet reclaim it runs a second after `daemon_idle`
+ * (the boot is a burst like a Session) is logged, before any traffic.
+ */
+export const postBootFootprint = async (pid: number, logs: () => ReadonlyArray<LogEvent>): Promise<Footprint> => {
+  await waitFor(
+    () => logs().some((l) => l.event === "memory_reclaimed" && l.kind === "quiet"),
+    30_000,
+    "the quiet memory_reclaimed after boot"
   )
   return footprint(pid)
 }

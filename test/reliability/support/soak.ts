@@ -1,9 +1,10 @@
 import { expect } from "vitest"
+import type { LogEvent } from "../../../devkit/daemonLog.js"
 import { garbagePeer, tlsPeer, wrongCredentials } from "./hostile.js"
 import type { Target } from "./hostileScenario.js"
 import { connectCycles, driveSession } from "./load.js"
 import type { Footprint } from "./procStats.js"
-import { footprint, rssKiB, settledFootprint } from "./procStats.js"
+import { footprint, quietFootprint, rssKiB } from "./procStats.js"
 
 export interface SoakOptions {
   /** Traffic before the baseline is taken. */
@@ -19,10 +20,14 @@ export interface SoakReport {
   readonly commands: number
   readonly cycles: number
   readonly hostile: number
+  /** RSS samples (KiB) taken while the warm-up's traffic ran. */
+  readonly warmUpSamples: ReadonlyArray<number>
+  /** After the warm-up, at the quiet moment (quietFootprint). */
   readonly baseline: Footprint
-  readonly final: Footprint
   /** RSS samples (KiB) taken while the measured traffic ran. */
   readonly samples: ReadonlyArray<number>
+  /** After the measured traffic, at the quiet moment. */
+  readonly final: Footprint
 }
 
 /**
@@ -60,28 +65,43 @@ export const mixedTraffic = async (target: Target, sessions: number, untilMs: nu
   return totals
 }
 
-/**
- * Mixed traffic against the process `pid` behind `target`: warm-up, a settled baseline (fds and
- * RSS with no traffic), the measured traffic with RSS sampled, then a settled final sample.
- */
-export const soak = async (target: Target, pid: number, options: SoakOptions): Promise<SoakReport> => {
-  const warm = await mixedTraffic(target, options.sessions, options.warmUpMs)
-  const baseline = await settledFootprint(pid, footprint(pid))
+/** `traffic` with RSS of `pid` sampled every `everyMs` while it runs. */
+const sampled = async <A>(pid: number, everyMs: number, traffic: Promise<A>) => {
   const samples: Array<number> = []
-  const sampler = setInterval(() => samples.push(rssKiB(pid)), options.sampleEveryMs)
-  let measured
+  const sampler = setInterval(() => samples.push(rssKiB(pid)), everyMs)
   try {
-    measured = await mixedTraffic(target, options.sessions, options.measuredMs)
+    return { outcome: await traffic, samples }
   } finally {
     clearInterval(sampler)
   }
-  const final = await settledFootprint(pid, baseline)
+}
+
+/**
+ * Mixed traffic against the process `pid` behind `target`: warm-up, a quiet baseline (fds and RSS after
+ * the daemon's quiet reclaim, quietFootprint), the measured traffic, then a quiet final reading. RSS is
+ * sampled while both runs of traffic go on, so samples under traffic compare with samples under traffic.
+ */
+export const soak = async (
+  target: Target,
+  pid: number,
+  logs: () => ReadonlyArray<LogEvent>,
+  options: SoakOptions
+): Promise<SoakReport> => {
+  const warm = await sampled(pid, options.sampleEveryMs, mixedTraffic(target, options.sessions, options.warmUpMs))
+  const baseline = await quietFootprint(pid, target, logs, footprint(pid))
+  const measured = await sampled(
+    pid,
+    options.sampleEveryMs,
+    mixedTraffic(target, options.sessions, options.measuredMs)
+  )
+  const final = await quietFootprint(pid, target, logs, baseline)
   return {
-    commands: warm.commands + measured.commands,
-    cycles: warm.cycles + measured.cycles,
-    hostile: warm.hostile + measured.hostile,
+    commands: warm.outcome.commands + measured.outcome.commands,
+    cycles: warm.outcome.cycles + measured.outcome.cycles,
+    hostile: warm.outcome.hostile + measured.outcome.hostile,
+    warmUpSamples: warm.samples,
     baseline,
-    final,
-    samples
+    samples: measured.samples,
+    final
   }
 }
