@@ -55,13 +55,14 @@ export const collectors = (): Collectors => {
 /**
  * Turns V8's optimizing tiers, Maglev and TurboFan, off for the rest of the process: the daemon's code runs
  * interpreted and in Sparkplug's baseline code. Their compiled code, feedback and zones stayed resident
- * after traffic, and TurboFan also kept part of node's executable paged in: after the soak's Session
- * bursts, connect cycles and mixed traffic, the idle daemon held 74.0 MiB with both tiers on, 70.9 with
- * both off, against 65.2 after boot (node's text pages 53.1 against 47.6 MiB after 1,000 Sessions with
- * TurboFan on). The hot paths are native (TLS, HTTP/2, pipes): output throughput stays above its target,
- * at more CPU per GiB (README, Benchmarks). Set when the layer is built, once the bundle and node's
- * builtins are compiled, never on node's command line: a flag there changes V8's flag hash, and V8 then
- * refuses node's code cache for its builtins and the bundle's own (boot 118 -> 183 ms).
+ * after traffic, and TurboFan also kept part of node's executable paged in. After 1,000 Sessions the idle
+ * daemon held 76.6 MiB with both tiers on and 67.9 with both off (node's text pages 53.1 against
+ * 47.6 MiB); after the soak's Session bursts, connect cycles and mixed traffic, 74.0 with Maglev on and
+ * 70.9 with both off, against 65.2 after boot. The hot paths are native (TLS, HTTP/2, pipes): output
+ * throughput stays above its target, at more CPU per GiB (README, Benchmarks). Set when the layer is
+ * built, once the bundle and node's builtins are compiled, never on node's command line: a flag there
+ * changes V8's flag hash, and V8 then refuses node's code cache for its builtins and the bundle's own
+ * (boot 118 -> 183 ms).
  */
 export const withoutOptimizingTiers = (): void => {
   v8.setFlagsFromString("--no-turbofan")
