@@ -120,11 +120,12 @@ describe("JSON file logging", () => {
     return { stream, writes, complete }
   }
   const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+  const droppedLine = (count: number) => `${JSON.stringify({ level: "warn", event: "log_lines_dropped", count })}\n`
   const line = (i: number) => `${JSON.stringify({ event: "filler", i, filler: "x".repeat(80) })}\n`
 
   it("the lines of one turn of the event loop reach the file in writes of up to LOG_CHUNK bytes, in order", async () => {
     const file = slowFile(true)
-    const writer = batchedWriter(file.stream, 16 * LOG_CHUNK)
+    const writer = batchedWriter(file.stream, 16 * LOG_CHUNK, droppedLine)
     for (let i = 0; i < 30_000; i++) writer.write(line(i))
     expect(file.writes).toEqual([])
     await nextTurn()
@@ -139,7 +140,7 @@ describe("JSON file logging", () => {
   it("a file that falls behind holds at most the limit: the rest is counted and said once it catches up", async () => {
     const file = slowFile()
     const limit = 10 * 1024
-    const writer = batchedWriter(file.stream, limit)
+    const writer = batchedWriter(file.stream, limit, droppedLine)
     for (let i = 0; i < 1_000; i++) writer.write(line(i))
     await nextTurn()
     // The disk has not answered: what is kept is the lines that fit under the limit, in one write.
@@ -164,7 +165,7 @@ describe("JSON file logging", () => {
 
   it("lines dropped before the end are counted in the file when it closes", async () => {
     const file = slowFile()
-    const writer = batchedWriter(file.stream, 1024)
+    const writer = batchedWriter(file.stream, 1024, droppedLine)
     for (let i = 0; i < 100; i++) writer.write(line(i))
     writer.drain()
     const last = file.writes.join("").trim().split("\n").at(-1)!

@@ -99,17 +99,38 @@ const stderrLine = (line: string) => {
   process.stderr.write(line)
 }
 
-/** Bytes of lines per write at most: rotation by size checks between writes, so a file ends at most this far past its size. */
+/**
+ * A warning about the log itself, which the sink writes without going through the logger: in the
+ * logger's shape, `time`, `level`, `event`, `agent` and `project` first.
+ */
+const sinkWarning = (settings: LoggingSettings, event: string, fields: Record<string, unknown>): string =>
+  JSON.stringify({
+    time: new Date().toISOString(),
+    level: "warn",
+    event,
+    agent: settings.agent,
+    project: settings.project,
+    ...fields
+  }) + "\n"
+
+/**
+ * Bytes of lines per write at most: rotation by size checks between writes, so a file ends at most this
+ * far past its size.
+ */
 export const LOG_CHUNK = 1024 * 1024
 
 /**
  * Lines for `stream`, written as one chunk per turn of the event loop. rotating-file-stream awaits one
- * file write per chunk it is given (chunks of up to LOG_CHUNK here); a chunk per line fell behind a busy daemon (the soak's debug log
- * queued 18 MiB of lines, and RSS climbed with it). What waits, queued in the stream and not yet handed
- * to it, stays under `limit` bytes: beyond it lines are counted and dropped, and the next line that fits
- * is preceded by one saying how many.
+ * file write per chunk it is given (chunks of up to LOG_CHUNK here); a chunk per line fell behind a busy
+ * daemon (the soak's debug log queued 18 MiB of lines, and RSS climbed with it). What waits, queued in
+ * the stream and not yet handed to it, stays under `limit` bytes: beyond it lines are counted and
+ * dropped, and the next line that fits is preceded by `droppedLine` of their count.
  */
-export const batchedWriter = (stream: NodeJS.WritableStream & { readonly writableLength: number }, limit: number) => {
+export const batchedWriter = (
+  stream: NodeJS.WritableStream & { readonly writableLength: number },
+  limit: number,
+  droppedLine: (count: number) => string
+) => {
   let pending: Array<string> = []
   let pendingBytes = 0
   let dropped = 0
@@ -134,10 +155,7 @@ export const batchedWriter = (stream: NodeJS.WritableStream & { readonly writabl
   }
   const reportDropped = () => {
     if (dropped === 0) return
-    queue(
-      JSON.stringify({ time: new Date().toISOString(), level: "warn", event: "log_lines_dropped", count: dropped }) +
-        "\n"
-    )
+    queue(droppedLine(dropped))
     dropped = 0
   }
   const write = (line: string) => {
@@ -172,17 +190,7 @@ const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
       if (failed) return
       failed = true
       stream = undefined
-      stderrLine(
-        JSON.stringify({
-          time: new Date().toISOString(),
-          level: "warn",
-          event: "log_file_unavailable",
-          dir: settings.logDir,
-          reason,
-          agent: settings.agent,
-          project: settings.project
-        }) + "\n"
-      )
+      stderrLine(sinkWarning(settings, "log_file_unavailable", { dir: settings.logDir, reason }))
     }
     try {
       makeDirectory(settings.logDir, 0o750)
@@ -206,7 +214,9 @@ const openFileSink = (settings: LoggingSettings): Effect.Effect<Sink> =>
     } catch (e) {
       degrade(errorMessage(e))
     }
-    const batched = stream === undefined ? undefined : batchedWriter(stream, LOG_QUEUE_LIMIT)
+    const batched = stream === undefined
+      ? undefined
+      : batchedWriter(stream, LOG_QUEUE_LIMIT, (count) => sinkWarning(settings, "log_lines_dropped", { count }))
     const write = (line: string) => {
       if (stream !== undefined && batched !== undefined) batched.write(line)
       else stderrLine(line)

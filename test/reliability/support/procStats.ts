@@ -162,12 +162,9 @@ export const quietFootprint = async (
  * (the boot is a burst like a Session) is logged, before any traffic.
  */
 export const postBootFootprint = async (pid: number, logs: () => ReadonlyArray<LogEvent>): Promise<Footprint> => {
-  await waitFor(
-    () => logs().some((l) => l.event === "memory_reclaimed" && l.kind === "quiet"),
-    30_000,
-    "the quiet memory_reclaimed after boot"
-  )
-  return footprint(pid)
+  // No Session has ended yet, so the first quiet reclaim is the boot's.
+  const rss = await reclaimedRss(pid, logs)
+  return { fds: fdCount(pid), rssKiB: rss }
 }
 
 /** Socket inodes among a process's open fds. */
