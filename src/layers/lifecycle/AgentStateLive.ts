@@ -1,7 +1,6 @@
 import { Effect, Layer, Ref } from "effect"
-import * as fsSync from "node:fs"
 import * as Log from "../../lib/log.js"
-import { writeRootFile } from "../../platform/rootFiles.js"
+import { isRootFile, writeRootFile } from "../../platform/rootFiles.js"
 import { AgentState } from "../../services/AgentState.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 
@@ -9,12 +8,10 @@ import { DaemonConfig } from "../../services/DaemonConfig.js"
 export const makeAgentState = (marker: string) =>
   Effect.gen(function*() {
     const cmdRunning = yield* Ref.make(false)
-    // A stat of one local file, answered inline: the promise version cost every Hello a thread-pool
-    // round trip and, until init ran, a thrown ENOENT (bench/latency.ts). Any stat failure is "no".
-    // A link is no marker: only clawkerd writes it, and never as a link (rootFiles.ts).
-    const initialized = Effect.try(() => fsSync.lstatSync(marker, { throwIfNoEntry: false })?.isFile() === true).pipe(
-      Effect.orElseSucceed(() => false)
-    )
+    // A few stats of local files, answered inline: the promise version cost every Hello a thread-pool
+    // round trip and, until init ran, a thrown ENOENT (bench/latency.ts). Any failure is "no". Only
+    // what clawkerd wrote counts: root's regular file, reached through no link the user could make.
+    const initialized = Effect.sync(() => isRootFile(marker))
     // A failed marker costs a re-run of init after a restart, never the Session: log and go on.
     const markInitialized = writeRootFile(marker, 0o600, "").pipe(
       Effect.catch((e) => Log.warn("agent_initialized_marker_write_failed", { path: marker, error: e.problem }))
