@@ -9,6 +9,7 @@ import { TESTER } from "../support/accounts.js"
 
 import { daemonsOfFile } from "../support/daemonsOfFile.js"
 import { helloThenRegister } from "../support/firstBoot.js"
+import { expectImageEnvPassedOn, IMAGE_ENV, imageEnvCmd } from "../support/imageEnv.js"
 import { pidNamespaceUnavailable } from "../support/pidns.js"
 import { waitFor } from "../support/wait.js"
 
@@ -86,6 +87,11 @@ e2e("clawkerd as PID 1", () => {
     // Teardown order: listener closed before the orphan drain, shutdown last.
     expect(events.indexOf("clawkerd_listener_stopped")).toBeLessThan(events.indexOf("orphan_drain_done"))
     expect(events.at(-1)).toBe("shutdown")
+  })
+
+  it("the image's environment (UV_*, NODE_*, OTEL_*, ...) reaches stages and the user CMD; clawkerd's own settings do not", async () => {
+    const d = await daemon(imageEnvCmd, { env: { ...daemons.cp().env, ...IMAGE_ENV } })
+    await expectImageEnvPassedOn(d)
   })
 
   it("SIGTERM while the CMD runs: stop(grace), orphans drained, exit 143", async () => {

@@ -4,6 +4,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
+import { execEnvironment } from "../../src/platform/execEnvironment.js"
 import type { CommandRejected } from "../../src/services/ShellExecutor.js"
 import { scopedProcessEnv } from "../support/fixtures.js"
 import {
@@ -111,16 +112,11 @@ describe("ShellExecutor: pipelines", () => {
     )
   })
 
-  it.live("env: what clawkerd's runtime and settings use (NODE_ENV, NODE_OPTIONS, UV_*, CLAWKERD_*) never reaches a stage", () => {
-    const script = "env | grep -E '^(NODE_ENV|NODE_OPTIONS|UV_|CLAWKERD_)' || echo none"
+  it.live("env: the one clawkerd was exec'd with, whatever its runtime set or unset since, minus CLAWKERD_*", () => {
+    const script = "env | grep -E '^(NODE_OPTIONS_SET_LATER|CLAWKERD_)' || echo none"
     return inSession(({ shells, sink }) =>
       Effect.gen(function*() {
-        yield* scopedProcessEnv({
-          NODE_ENV: "production",
-          NODE_OPTIONS: "--max-old-space-size=64",
-          UV_THREADPOOL_SIZE: "2",
-          CLAWKERD_LOG_LEVEL: "debug"
-        })
+        yield* scopedProcessEnv({ NODE_OPTIONS_SET_LATER: "--max-old-space-size=64", CLAWKERD_LOG_LEVEL: "debug" })
         yield* shells.run("plain", sh(script))
         yield* shells.run("mapped", shell([stage(["sh", "-c", script], { env: { EXTRA: "x" } })]))
         yield* sink.terminal("plain")
@@ -132,19 +128,21 @@ describe("ShellExecutor: pipelines", () => {
   })
 
   it.live("env: an empty map inherits ours unchanged; a map adds to ours and wins clashes", () => {
-    process.env.AGENT_SHELL_TEST = "inherited"
-    const script = "echo \"$AGENT_SHELL_TEST|$EXTRA|${PATH:+has-path}\""
+    const [name, value] = Object.entries(execEnvironment()).find(([n, v]) =>
+      /^[A-Z][A-Z0-9_]*$/.test(n) && !["PWD", "SHLVL", "_", "PATH", "EXTRA"].includes(n) && /^[^\n|]*$/.test(v)
+    )!
+    const script = `echo "$${name}|$EXTRA|\${PATH:+has-path}"`
     return inSession(({ shells, sink }) =>
       Effect.gen(function*() {
         yield* shells.run("plain", sh(script))
         yield* shells.run("extra", shell([stage(["sh", "-c", script], { env: { EXTRA: "x" } })]))
-        yield* shells.run("wins", shell([stage(["sh", "-c", script], { env: { AGENT_SHELL_TEST: "mine" } })]))
+        yield* shells.run("wins", shell([stage(["sh", "-c", script], { env: { [name]: "mine" } })]))
         for (const id of ["plain", "extra", "wins"]) yield* sink.terminal(id)
-        expect(sink.output("plain").toString()).toBe("inherited||has-path\n")
-        expect(sink.output("extra").toString()).toBe("inherited|x|has-path\n")
+        expect(sink.output("plain").toString()).toBe(`${value}||has-path\n`)
+        expect(sink.output("extra").toString()).toBe(`${value}|x|has-path\n`)
         expect(sink.output("wins").toString()).toBe("mine||has-path\n")
       })
-    ).pipe(Effect.ensuring(Effect.sync(() => delete process.env.AGENT_SHELL_TEST)))
+    )
   })
 
   it.live("cwd: empty is clawkerd's own, otherwise that directory", () =>

@@ -3,6 +3,7 @@ import { Context, Duration, Effect, Layer, Option } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { execEnvironment } from "../../src/platform/execEnvironment.js"
 import { AgentState } from "../../src/services/AgentState.js"
 import { ProcessRegistry } from "../../src/services/ProcessRegistry.js"
 import { Supervisor } from "../../src/services/Supervisor.js"
@@ -13,6 +14,11 @@ import { isRoot } from "../support/pidns.js"
 import { configFrom, supervisorLayers } from "../support/supervisorLayers.js"
 
 if (!isRoot) console.log("supervisor integration tests skipped: spawning as another user needs root")
+
+/** What clawkerd sets for the target user (spec §4); everything else is the image's. */
+const REPLACED = new Set(["HOME", "USER", "LOGNAME"])
+/** What sh maintains itself. */
+const SHELL_SET = new Set(["PWD", "SHLVL", "_", "OLDPWD"])
 
 /**
  * The Supervisor in this process, over real processes run as the test account. `script` is an
@@ -62,11 +68,13 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
 
   it.live("runs the CMD as the user, in clawkerd's working directory, with HOME/USER/LOGNAME replaced and the rest inherited", () =>
     Effect.gen(function*() {
-      process.env.AGENT_TEST_INHERITED = "kept"
+      const [inherited] = Object.entries(execEnvironment()).filter(([name, value]) =>
+        /^[A-Z][A-Z0-9_]*$/.test(name) && !REPLACED.has(name) && !SHELL_SET.has(name) && !value.includes("\n")
+      ).map(([name]) => name)
       const t = yield* setup(({ script }) => [
         "sh",
         "-c",
-        `${script} "$HOME" "$USER" "$LOGNAME" "$PWD" "$AGENT_TEST_INHERITED" "$(id -u):$(id -g):$(id -G)"`
+        `${script} "$HOME" "$USER" "$LOGNAME" "$PWD" "$${inherited}" "$(id -u):$(id -g):$(id -G)"`
       ])
       expect(yield* t.supervisor.spawn("")).toBe("spawned")
       expect(yield* t.supervisor.exited).toBe(0)
@@ -75,7 +83,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
         "tester",
         "tester",
         process.cwd(),
-        "kept",
+        execEnvironment()[inherited!],
         `${TESTER.uid}:${TESTER.gid}:4242 4243`
       ])
       expect(t.logs.events("spawn_started")).toMatchObject([{
@@ -87,24 +95,35 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_main_reaped")).toMatchObject([{ code: 0, signal: null, exit_code: 0 }])
     }))
 
-  it.live("the CMD's environment is the image's: nothing clawkerd's runtime or settings use reaches it", () =>
+  it.live("the CMD's environment is the one clawkerd was exec'd with, whatever its runtime set or unset since, minus CLAWKERD_*", () =>
     Effect.gen(function*() {
-      yield* scopedProcessEnv({
-        NODE_ENV: "production",
-        NODE_OPTIONS: "--max-old-space-size=64",
-        UV_THREADPOOL_SIZE: "2",
-        NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
-        AGENT_TEST_IMAGE_VAR: "image"
-      })
-      const t = yield* setup(({ script }) => ["sh", "-c", `${script} "$(env)"`])
+      const atExec = execEnvironment()
+      const [unset] = Object.keys(atExec).filter((name) =>
+        !REPLACED.has(name) && !SHELL_SET.has(name) && name !== "PATH"
+      )
+      yield* scopedProcessEnv({ NODE_OPTIONS_SET_LATER: "--max-old-space-size=64", CLAWKERD_LOG_LEVEL: "debug" })
+      const removed = process.env[unset!]
+      delete process.env[unset!]
+      yield* Effect.addFinalizer(() => Effect.sync(() => (process.env[unset!] = removed)))
+      const t = yield* setup(({ script }) => ["sh", "-c", `${script} "$(env -0 | tr '\\0\\n' '\\n ')"`])
       yield* t.supervisor.spawn("")
       expect(yield* t.supervisor.exited).toBe(0)
-      const names = t.lines().map((line) => line.split("=")[0])
-      expect(names).toContain("AGENT_TEST_IMAGE_VAR")
-      expect(names).toContain("PATH")
-      // the image's own Node settings are the agent's too
-      expect(names).toContain("NODE_EXTRA_CA_CERTS")
-      expect(names.filter((name) => /^(NODE_ENV|NODE_OPTIONS|UV_|CLAWKERD_)/.test(name ?? ""))).toEqual([])
+      const got = Object.fromEntries(
+        t.lines().map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)])
+      )
+      // What sh itself maintains, and what clawkerd sets for the user, are compared apart.
+      const apart = new Set([...REPLACED, ...SHELL_SET])
+      const kept = (env: Readonly<Record<string, string>>) =>
+        Object.fromEntries(Object.entries(env).filter(([name]) => !apart.has(name)))
+      const expected = Object.fromEntries(
+        Object.entries(kept(atExec)).filter(([name]) => !name.startsWith("CLAWKERD_")).map(([k, v]) => [
+          k,
+          v.replace(/\n/g, " ")
+        ])
+      )
+      expect(kept(got)).toEqual(expected)
+      expect(expected).toHaveProperty(unset!)
+      expect([got.HOME, got.USER, got.LOGNAME]).toEqual([t.home, "tester", "tester"])
     }))
 
   it.live("a CMD killed by a real-time signal exits 128 + its number (waitid's status, not Node's code 0)", () =>

@@ -4,6 +4,7 @@ import type { PipeStage } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { childEnvironment } from "../../lib/childEnv.js"
 import { errnoText } from "../../lib/errorText.js"
 import { spawnChild } from "../../platform/children.js"
+import { execEnvironment } from "../../platform/execEnvironment.js"
 import { shimArgv } from "../../platform/execShim.js"
 import { addon, execShimPath } from "../../platform/native.js"
 import { parseShimStatus, readShimStatus } from "../../platform/shimStatus.js"
@@ -30,8 +31,7 @@ export type StageFds = readonly [number, number, number]
  * Spec: empty env inherits ours (the image's, see childEnvironment) unchanged; otherwise ours plus
  * the map, the map winning.
  */
-const stageEnv = (stage: PipeStage): NodeJS.ProcessEnv =>
-  Object.keys(stage.env).length > 0 ? { ...childEnvironment(process.env), ...stage.env } : childEnvironment(process.env)
+const stageEnv = (stage: PipeStage): NodeJS.ProcessEnv => ({ ...childEnvironment(execEnvironment()), ...stage.env })
 
 /**
  * Each stage leads its own process group, so killing the group reaches what it left running in the

@@ -3,6 +3,7 @@ import { childEnvironment } from "../../lib/childEnv.js"
 import { bashExitCode } from "../../lib/exitCodes.js"
 import * as Log from "../../lib/log.js"
 import { closeInspector } from "../../platform/bootGuard.js"
+import { execEnvironment } from "../../platform/execEnvironment.js"
 import { addon } from "../../platform/native.js"
 import { listenScoped } from "../../platform/signalListener.js"
 import { FORWARDED_SIGNALS, signalNumber } from "../../platform/signals.js"
@@ -144,7 +145,7 @@ export const SupervisorLive: Layer.Layer<
       Effect.gen(function*() {
         // clawkerd's own working directory: the image's WORKDIR (or `docker run -w`), as any init passes on.
         const cwd = process.cwd()
-        const env = envForUser(childEnvironment(process.env), user)
+        const env = envForUser(childEnvironment(execEnvironment()), user)
         const plan = yield* Effect.fromResult(Result.mapError(
           planUserCmd(config.userCmd, defaultCmd, (program) => lookupProgram(program, process.env.PATH, cwd)),
           (message) => new SpawnError({ message })
