@@ -3,7 +3,7 @@
  * clawkerd spawns this shim (posix_spawn, reaped by pid); the shim then becomes the program.
  *
  *   clawkerd-exec [--setpgid] [--foreground] [--user UID:GID[:G1,G2,...]] [--core-soft N|unlimited]
- *                 [--status-fd N] -- PROG ARGS...
+ *                 [--status-fd N] [--file PATH] -- ARGV0 ARGS...
  *
  * --setpgid     own process group (pgid = pid), so signals can go to the whole group
  * --foreground  when stdin is a terminal, make that group the terminal's foreground group
@@ -11,6 +11,9 @@
  * --core-soft   RLIMIT_CORE soft limit for the program: clawkerd set its own to 0, this is the old one
  * --status-fd   close-on-exec pipe: on failure the shim writes "<step>:<errno>\n" there, so the
  *               parent can tell "exec failed" from "the program exited 127"
+ * --file        the program file to execve, found by clawkerd on its own PATH (default: ARGV0 as a path).
+ *               Never execvp: it would search the child's PATH, and run a file without a #! line
+ *               through /bin/sh (ENOEXEC) where the reference fails the start ("exec format error")
  *
  * Whatever the options, only fds 0, 1 and 2 reach the program: every fd >= 3 is close-on-exec.
  *
@@ -115,7 +118,7 @@ static void reset_signals(void) {
 
 int main(int argc, char **argv) {
   int setpgid_flag = 0, foreground = 0;
-  char *user = NULL, *core_soft = NULL;
+  char *user = NULL, *core_soft = NULL, *file = NULL;
   int i = 1;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) {
@@ -127,6 +130,8 @@ int main(int argc, char **argv) {
       foreground = 1;
     } else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
       user = argv[++i];
+    } else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc) {
+      file = argv[++i];
     } else if (strcmp(argv[i], "--core-soft") == 0 && i + 1 < argc) {
       core_soft = argv[++i];
     } else if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) {
@@ -151,7 +156,7 @@ int main(int argc, char **argv) {
   if (user != NULL) drop_privileges(user);
   reset_signals();
   if (cloexec_from(3) != 0) fail("close-on-exec", errno, 125);
-  execvp(argv[i], &argv[i]);
+  execve(file != NULL ? file : argv[i], &argv[i], environ);
   int err = errno;
   fail("exec", err, err == ENOENT || err == ENOTDIR ? 127 : 126);
   return 125;

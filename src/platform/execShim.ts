@@ -16,14 +16,17 @@ const SHIM_STATUS_FD = 3
 
 /**
  * The exec shim's argv (native/src/exec_shim.c): its own `flags`, then what every start carries (the
- * core limit given back, the status fd), then the program's argv.
+ * core limit given back, the status fd), the file it execs (found on clawkerd's PATH, platform/lookPath.ts;
+ * the shim never searches), then the program's argv.
  */
-export const shimArgv = (flags: ReadonlyArray<string>, program: ReadonlyArray<string>): Array<string> => [
+export const shimArgv = (flags: ReadonlyArray<string>, file: string, program: ReadonlyArray<string>): Array<string> => [
   execShimPath,
   ...flags,
   ...(childCoreLimit === undefined ? [] : ["--core-soft", childCoreLimit]),
   "--status-fd",
   String(SHIM_STATUS_FD),
+  "--file",
+  file,
   "--",
   ...program
 ]

@@ -77,13 +77,20 @@ e2e("PID 1: fidelity to the control plane", () => {
     const script = path.join(dir, "bad-interpreter")
     fs.writeFileSync(script, "#!/clawkerd-no-such-interpreter\n", { mode: 0o755 })
     const bad = await daemons.start([script])
+    // No #! line: the reference's exec fails (ENOEXEC); execvp would have run it through /bin/sh.
+    const noShebang = path.join(dir, "no-shebang")
+    fs.writeFileSync(noShebang, `echo ran-by-sh > ${noShebang}.ran\n`, { mode: 0o755 })
+    const plain = await daemons.start([noShebang])
 
     const s = await d.session()
     const reply = await s.request(C.agentReady("ready"))
     const repliedAt = performance.now()
     expect(reply.payload).toMatchObject({
       $case: "error",
-      value: { message: `agent_ready: spawn: lookup "/clawkerd-no-such-program": no such file or directory` }
+      value: {
+        message:
+          `agent_ready: spawn: clawkerd: spawn "/clawkerd-no-such-program": fork/exec /clawkerd-no-such-program: no such file or directory`
+      }
     })
     expect((await d.ns.exited).code).toBe(1)
     const exitMs = performance.now() - repliedAt
@@ -94,16 +101,29 @@ e2e("PID 1: fidelity to the control plane", () => {
     expect(d.events("shutdown")).toMatchObject([{
       level: "error",
       exit_code: 1,
-      error: `spawn user CMD: lookup "/clawkerd-no-such-program": no such file or directory`
+      error:
+        `spawn user CMD: clawkerd: spawn "/clawkerd-no-such-program": fork/exec /clawkerd-no-such-program: no such file or directory`
     }])
 
     const t = await bad.session()
     expect((await t.request(C.agentReady("ready"))).payload).toMatchObject({
       $case: "error",
-      value: { message: `agent_ready: spawn: exec "${script}": no such file or directory` }
+      value: {
+        message: `agent_ready: spawn: clawkerd: spawn "${script}": fork/exec ${script}: no such file or directory`
+      }
     })
     expect((await bad.ns.exited).code).toBe(1)
     expect(bad.ns.stderr()).not.toContain("clawkerd-exec")
+
+    const u = await plain.session()
+    expect((await u.request(C.agentReady("ready"))).payload).toMatchObject({
+      $case: "error",
+      value: {
+        message: `agent_ready: spawn: clawkerd: spawn "${noShebang}": fork/exec ${noShebang}: exec format error`
+      }
+    })
+    expect((await plain.ns.exited).code).toBe(1)
+    expect(fs.existsSync(`${noShebang}.ran`)).toBe(false)
   })
 
   it("a user CMD that exits at once: CP still gets AgentReady's Done before the teardown", async () => {

@@ -215,7 +215,7 @@ describe("ShellExecutor: refusals and spawn failures", () => {
         const end = yield* sink.terminal("nx")
         expect(errorOf(end)).toEqual({
           code: ErrorCode.ERROR_CODE_SPAWN_FAILED,
-          message: "stage[0] start: exec \"clawkerd-no-such-program\": no such file or directory"
+          message: "stage[0] start: exec: \"clawkerd-no-such-program\": executable file not found in $PATH"
         })
         expect(sink.of("nx").map(payloadCase)).toEqual(["error"])
         yield* eventually(() => logs.events("shell_command_done").length === 1)
@@ -251,7 +251,7 @@ describe("ShellExecutor: refusals and spawn failures", () => {
         yield* shells.run("empty", shell([stage([""])]))
         expect(errorOf(yield* sink.terminal("noexec"))).toEqual({
           code: ErrorCode.ERROR_CODE_SPAWN_FAILED,
-          message: `stage[0] start: exec ${JSON.stringify(script)}: permission denied`
+          message: `stage[0] start: fork/exec ${script}: permission denied`
         })
         for (const id of ["uid", "empty"]) {
           const error = errorOf(yield* sink.terminal(id))
@@ -262,12 +262,37 @@ describe("ShellExecutor: refusals and spawn failures", () => {
       })
     ))
 
+  it.live("exec as the reference's: a file without a #! line is SPAWN_FAILED (never run by /bin/sh); the program is found on clawkerd's PATH, not the stage's", () =>
+    inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        const dir = yield* scopedTempDir
+        const script = path.join(dir, "no-shebang")
+        fs.writeFileSync(script, `echo ran-by-sh > ${script}.ran\n`, { mode: 0o755 })
+        fs.writeFileSync(path.join(dir, "only-on-stage-path"), "#!/bin/sh\necho found\n", { mode: 0o755 })
+        yield* shells.run("enoexec", shell([stage([script])]))
+        yield* shells.run("stage-path", shell([stage(["only-on-stage-path"], { env: { PATH: dir } })]))
+        yield* shells.run("our-path", shell([stage(["sh", "-c", "echo $PATH"], { env: { PATH: dir } })]))
+        expect(errorOf(yield* sink.terminal("enoexec"))).toEqual({
+          code: ErrorCode.ERROR_CODE_SPAWN_FAILED,
+          message: `stage[0] start: fork/exec ${script}: exec format error`
+        })
+        expect(fs.existsSync(`${script}.ran`)).toBe(false)
+        expect(errorOf(yield* sink.terminal("stage-path"))).toEqual({
+          code: ErrorCode.ERROR_CODE_SPAWN_FAILED,
+          message: "stage[0] start: exec: \"only-on-stage-path\": executable file not found in $PATH"
+        })
+        // sh is found on clawkerd's PATH though the stage's names only `dir`, which it still gets.
+        expect(doneCode(yield* sink.terminal("our-path"))).toBe(0)
+        expect(sink.output("our-path").toString()).toBe(`${dir}\n`)
+      })
+    ))
+
   it.live("a later stage failing to start kills the started ones: no process is left", () => {
     return inSession(({ shells, sink, logs }) =>
       Effect.gen(function*() {
         yield* shells.run("half", shell([stage(["sleep", "100"]), stage(["clawkerd-no-such-program"])]))
         const error = errorOf(yield* sink.terminal("half"))
-        expect(error?.message).toMatch(/^stage\[1\] start: exec "clawkerd-no-such-program"/)
+        expect(error?.message).toMatch(/^stage\[1\] start: exec: "clawkerd-no-such-program": executable file not found/)
         expect(sink.of("half").map(payloadCase)).toEqual(["error"])
         yield* eventually(() => logs.events("shell_command_done").length === 1)
         // The SIGKILLed first stage is reaped by pid on SIGCHLD or the next safety tick, which may come

@@ -56,8 +56,7 @@ const setup = (userCmd: (paths: { script: string; out: string }) => ReadonlyArra
   })
 
 describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
-  // The child inherits this worker's PATH; entries the test user may not search (/root/...)
-  // would turn "not found" into execvp's EACCES.
+  // clawkerd's own PATH, which the lookup reads: the system's directories only.
   const originalPath = process.env.PATH
   beforeAll(() => {
     process.env.PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -211,7 +210,9 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
     Effect.gen(function*() {
       const t = yield* setup(() => ["no-such-program-here", "x"])
       const failure = yield* Effect.flip(t.supervisor.spawn(""))
-      expect(failure.message).toBe(`lookup "no-such-program-here": executable file not found in $PATH`)
+      expect(failure.message).toBe(
+        `clawkerd: lookup "no-such-program-here": exec: "no-such-program-here": executable file not found in $PATH`
+      )
       expect(yield* t.supervisor.spawned).toBe(false)
       expect(yield* t.agentState.cmdRunning).toBe(false)
       expect(fs.existsSync(t.readyFile)).toBe(false)
@@ -221,36 +222,50 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(t.logs.events("spawn_started")).toHaveLength(0)
     }))
 
-  it.live("a file that is not executable is a SpawnError (EACCES)", () =>
+  it.live("a file that is not executable is a SpawnError (EACCES) from the exec, as the reference's", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ out }) => [out])
-      fs.writeFileSync(path.join(t.home, "out"), "data", { mode: 0o644 })
+      const file = path.join(t.home, "out")
+      fs.writeFileSync(file, "data", { mode: 0o644 })
       const failure = yield* Effect.flip(t.supervisor.spawn(""))
-      expect(failure.message).toBe(`lookup "${path.join(t.home, "out")}": permission denied`)
+      expect(failure.message).toBe(`clawkerd: spawn "${file}": fork/exec ${file}: permission denied`)
     }))
 
   it.live("an exec failure in the shim (missing interpreter) is the SpawnError, with the shim's errno", () =>
     Effect.gen(function*() {
       const t = yield* setup(({ out }) => [out])
-      fs.writeFileSync(path.join(t.home, "out"), "#!/clawkerd-no-such-interpreter\n", { mode: 0o755 })
+      const file = path.join(t.home, "out")
+      fs.writeFileSync(file, "#!/clawkerd-no-such-interpreter\n", { mode: 0o755 })
       const failure = yield* Effect.flip(t.supervisor.spawn(""))
-      expect(failure.message).toBe(`exec "${path.join(t.home, "out")}": no such file or directory`)
+      expect(failure.message).toBe(`clawkerd: spawn "${file}": fork/exec ${file}: no such file or directory`)
       // the shim exits 127 by itself and is reaped
       while ((yield* t.registry.size) > 0) yield* Effect.sleep(Duration.millis(5))
+    }))
+
+  it.live("an executable without a #! line is a SpawnError (ENOEXEC), never run by /bin/sh", () =>
+    Effect.gen(function*() {
+      const t = yield* setup(({ out }) => [out])
+      const file = path.join(t.home, "out")
+      fs.writeFileSync(file, `echo ran-by-sh > ${file}.ran\n`, { mode: 0o755 })
+      const failure = yield* Effect.flip(t.supervisor.spawn(""))
+      expect(failure.message).toBe(`clawkerd: spawn "${file}": fork/exec ${file}: exec format error`)
+      while ((yield* t.registry.size) > 0) yield* Effect.sleep(Duration.millis(5))
+      expect(fs.existsSync(`${file}.ran`)).toBe(false)
+      expect(yield* t.supervisor.spawned).toBe(false)
     }))
 
   it.live("an empty argv is a SpawnError, even with a default_cmd", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => [])
       const failure = yield* Effect.flip(t.supervisor.spawn(t.script))
-      expect(failure.message).toBe("empty argv; container CMD is required")
+      expect(failure.message).toBe("clawkerd: empty argv; container CMD is required")
     }))
 
   it.live("--help routing: an option as argv[0] is looked up as is without default_cmd", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["--help", "me"])
       const asIs = yield* Effect.flip(t.supervisor.spawn(""))
-      expect(asIs.message).toBe(`lookup "--help": executable file not found in $PATH`)
+      expect(asIs.message).toBe(`clawkerd: lookup "--help": exec: "--help": executable file not found in $PATH`)
     }))
 
   it.live("--help routing: with a default_cmd (one program, not split) an option goes to it", () =>

@@ -3,9 +3,9 @@ import { Context, Duration, Effect, Fiber, Layer, Option, Result } from "effect"
 import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { lookupProgram } from "../../src/layers/supervisor/onPath.js"
 import { EMPTY_ARGV, planUserCmd } from "../../src/layers/supervisor/userCmd.js"
 import { bashExitCode, withFailure } from "../../src/lib/exitCodes.js"
+import { lookPath } from "../../src/platform/lookPath.js"
 import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../../src/platform/signals.js"
 import { Supervisor } from "../../src/services/Supervisor.js"
 import { writeAccounts } from "../support/accounts.js"
@@ -46,7 +46,14 @@ describe("exit code after a failure on the way out", () => {
 describe("default_cmd routing (the --help convention)", () => {
   const onPath = new Set(["claude", "sh", "claude --yes"])
   const plan = (argv: ReadonlyArray<string>, defaultCmd: string) =>
-    planUserCmd(argv, defaultCmd, (program) => onPath.has(program) ? undefined : "executable file not found in $PATH")
+    planUserCmd(
+      argv,
+      defaultCmd,
+      (program) =>
+        onPath.has(program)
+          ? Result.succeed(`/bin/${program}`)
+          : Result.fail(`exec: ${JSON.stringify(program)}: executable file not found in $PATH`)
+    )
 
   it.each([
     { argv: ["--help"], defaultCmd: "claude", expected: ["claude", "--help"], because: "argv[0] starts with -" },
@@ -54,36 +61,69 @@ describe("default_cmd routing (the --help convention)", () => {
       argv: ["resume", "1"],
       defaultCmd: "claude",
       expected: ["claude", "resume", "1"],
-      because: "executable file not found in $PATH"
+      because: "exec: \"resume\": executable file not found in $PATH"
     },
     { argv: ["sh", "-c", "x"], defaultCmd: "claude", expected: ["sh", "-c", "x"], because: undefined },
     { argv: ["sh"], defaultCmd: "", expected: ["sh"], because: undefined },
     // One program, never split on whitespace: a name with a space is looked up as it is.
     { argv: ["-v"], defaultCmd: "claude --yes", expected: ["claude --yes", "-v"], because: "argv[0] starts with -" }
   ])("$argv with default_cmd $defaultCmd runs $expected", ({ argv, because, defaultCmd, expected }) => {
-    expect(Result.getOrThrow(plan(argv, defaultCmd))).toEqual({ argv: expected, routedBecause: because })
+    expect(Result.getOrThrow(plan(argv, defaultCmd))).toEqual({
+      argv: expected,
+      file: `/bin/${expected[0]}`,
+      routedBecause: because
+    })
+  })
+
+  it("a name with a \"/\" is the file itself, as the reference runs it: its exec says whether it is there", () => {
+    expect(Result.getOrThrow(plan(["./run.sh", "x"], ""))).toEqual({
+      argv: ["./run.sh", "x"],
+      file: "./run.sh",
+      routedBecause: undefined
+    })
   })
 
   it.each([
     { argv: [], defaultCmd: "claude", error: EMPTY_ARGV },
     { argv: [], defaultCmd: "", error: EMPTY_ARGV },
-    { argv: ["nosuch"], defaultCmd: "", error: "lookup \"nosuch\": executable file not found in $PATH" },
-    { argv: ["--help"], defaultCmd: "", error: "lookup \"--help\": executable file not found in $PATH" },
-    { argv: ["-v"], defaultCmd: "codex", error: "lookup \"codex\": executable file not found in $PATH" },
-    { argv: ["nosuch"], defaultCmd: "claude yes", error: "lookup \"claude yes\": executable file not found in $PATH" }
+    {
+      argv: ["nosuch"],
+      defaultCmd: "",
+      error: "clawkerd: lookup \"nosuch\": exec: \"nosuch\": executable file not found in $PATH"
+    },
+    {
+      argv: ["--help"],
+      defaultCmd: "",
+      error: "clawkerd: lookup \"--help\": exec: \"--help\": executable file not found in $PATH"
+    },
+    {
+      argv: ["-v"],
+      defaultCmd: "codex",
+      error: "clawkerd: lookup \"codex\": exec: \"codex\": executable file not found in $PATH"
+    },
+    {
+      argv: ["nosuch"],
+      defaultCmd: "claude yes",
+      error: "clawkerd: lookup \"claude yes\": exec: \"claude yes\": executable file not found in $PATH"
+    }
   ])("$argv with default_cmd '$defaultCmd' is a spawn failure: $error", ({ argv, defaultCmd, error }) => {
     expect(Result.getFailure(plan(argv, defaultCmd))).toEqual(Option.some(error))
   })
 })
 
-describe("program lookup (execvp's, with clawkerd's own PATH)", () => {
+describe("program lookup (the reference's exec.LookPath, with clawkerd's own PATH)", () => {
   it("finds executables on PATH, refuses directories and non-executables, finds nothing without PATH", () => {
-    expect(lookupProgram("sh", "/nonexistent:/bin:/usr/bin", "/")).toBeUndefined()
-    expect(lookupProgram("sh", undefined, "/")).toBe("executable file not found in $PATH")
-    expect(lookupProgram("/bin/sh", undefined, "/")).toBeUndefined()
-    expect(lookupProgram("/tmp", undefined, "/")).toBe("is a directory")
-    expect(lookupProgram("/etc/passwd", undefined, "/")).toBe("permission denied")
-    expect(lookupProgram("/clawkerd-no-such", "/bin", "/")).toBe("no such file or directory")
+    const failed = (program: string, reason: string) => Result.fail(`exec: "${program}": ${reason}`)
+    expect(lookPath("sh", "/nonexistent:/bin:/usr/bin", "/")).toEqual(Result.succeed("/bin/sh"))
+    expect(lookPath("sh", "", "/")).toEqual(failed("sh", "executable file not found in $PATH"))
+    expect(lookPath("sh", undefined, "/")).toEqual(failed("sh", "executable file not found in $PATH"))
+    expect(lookPath("passwd", "/etc:/usr/bin", "/")).toEqual(Result.succeed("/usr/bin/passwd"))
+    expect(lookPath("", "/bin", "/")).toEqual(failed("", "executable file not found in $PATH"))
+    expect(lookPath("/bin/sh", undefined, "/")).toEqual(Result.succeed("/bin/sh"))
+    expect(lookPath("bin/sh", undefined, "/")).toEqual(Result.succeed("/bin/sh"))
+    expect(lookPath("/tmp", undefined, "/")).toEqual(failed("/tmp", "is a directory"))
+    expect(lookPath("/etc/passwd", undefined, "/")).toEqual(failed("/etc/passwd", "permission denied"))
+    expect(lookPath("/clawkerd-no-such", "/bin", "/")).toEqual(failed("/clawkerd-no-such", "no such file or directory"))
   })
 })
 

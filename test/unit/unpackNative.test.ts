@@ -58,7 +58,9 @@ describe.skipIf(!isRoot)("unpacking the addon and the shim", () => {
     expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toMatch(/\/clawkerd-exec \(deleted\)$/)
     // Read-only: nobody, root included, writes the shim through it.
     expect(() => fs.writeSync(Number(fd), "x")).toThrow(/EBADF/)
-    const ran = spawnSync(unpacked.execShimPath, ["--", "echo", "through the shim"], { encoding: "utf8" })
+    const ran = spawnSync(unpacked.execShimPath, ["--file", "/bin/echo", "--", "echo", "through the shim"], {
+      encoding: "utf8"
+    })
     expect(ran).toMatchObject({ status: 0, stdout: "through the shim\n" })
   })
 

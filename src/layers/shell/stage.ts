@@ -1,4 +1,4 @@
-import { Data, Deferred, Effect, Exit } from "effect"
+import { Data, Deferred, Effect, Exit, Result } from "effect"
 import * as fs from "node:fs"
 import type { PipeStage } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { childEnvironment } from "../../lib/childEnv.js"
@@ -6,6 +6,7 @@ import { errnoText } from "../../lib/errorText.js"
 import { spawnChild } from "../../platform/children.js"
 import { execEnvironment } from "../../platform/execEnvironment.js"
 import { shimArgv } from "../../platform/execShim.js"
+import { lookPath } from "../../platform/lookPath.js"
 import { addon, execShimPath } from "../../platform/native.js"
 import { parseShimStatus, readShimStatus } from "../../platform/shimStatus.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
@@ -43,7 +44,7 @@ const shimFlags = (stage: PipeStage): Array<string> => [
 ]
 
 /** posix_spawn reports a failed chdir as a bare errno; say which directory it was. */
-const describeStartError = (stage: PipeStage, e: unknown): string => {
+const describeStartError = (stage: PipeStage, file: string, e: unknown): string => {
   if (stage.cwd !== "") {
     try {
       if (!fs.statSync(stage.cwd).isDirectory()) return `chdir ${stage.cwd}: not a directory`
@@ -51,8 +52,15 @@ const describeStartError = (stage: PipeStage, e: unknown): string => {
       return `chdir ${stage.cwd}: ${errnoText(statError)}`
     }
   }
-  return `exec ${JSON.stringify(stage.argv[0] ?? "")}: ${errnoText(e)}`
+  return `fork/exec ${file}: ${errnoText(e)}`
 }
+
+/**
+ * The file a stage execs, as the reference's exec.Command finds it: a name with a "/" as it is (relative
+ * to the stage's cwd), any other on clawkerd's own PATH, never the stage's env PATH.
+ */
+const stageFile = (program: string): Result.Result<string, string> =>
+  program.includes("/") ? Result.succeed(program) : lookPath(program, process.env.PATH, process.cwd())
 
 /**
  * Starts one stage through the exec shim and waits until its program runs (the shim's status pipe
@@ -68,6 +76,9 @@ export const spawnStage = (
   Effect.flatMap(Deferred.make<StageStatus>(), (status) =>
     Effect.callback<Stage, SpawnFailed>((resume) => {
       const fail = (message: string) => resume(Effect.fail(new SpawnFailed({ message })))
+      const found = stageFile(stage.argv[0] ?? "")
+      if (Result.isFailure(found)) return fail(found.failure)
+      const file = found.success
       let statusRead: number, statusWrite: number
       try {
         ;[statusRead, statusWrite] = addon.pipe()
@@ -79,7 +90,7 @@ export const spawnStage = (
       try {
         pid = spawnChild(
           execShimPath,
-          shimArgv(shimFlags(stage), stage.argv),
+          shimArgv(shimFlags(stage), file, stage.argv),
           stageEnv(stage),
           [...stdio, statusWrite],
           stage.cwd,
@@ -91,15 +102,15 @@ export const spawnStage = (
         )
       } catch (e) {
         fs.closeSync(statusRead)
-        return fail(describeStartError(stage, e))
+        return fail(describeStartError(stage, file, e))
       } finally {
         fs.closeSync(statusWrite)
       }
       registry.add(pid)
       readShimStatus(statusRead, (shimStatus) => {
         if (shimStatus === "") return resume(Effect.succeed({ index, pid, status, exited: () => exited }))
-        const failure = parseShimStatus(shimStatus)
-        fail(`${failure.step} ${JSON.stringify(stage.argv[0] ?? "")}: ${failure.reason}`)
+        const { reason, step } = parseShimStatus(shimStatus)
+        fail(step === "exec" ? `fork/exec ${file}: ${reason}` : `${step} ${JSON.stringify(file)}: ${reason}`)
       })
     }))
 

@@ -4,6 +4,7 @@ import { bashExitCode } from "../../lib/exitCodes.js"
 import * as Log from "../../lib/log.js"
 import { closeInspector } from "../../platform/bootGuard.js"
 import { execEnvironment } from "../../platform/execEnvironment.js"
+import { lookPath } from "../../platform/lookPath.js"
 import { addon } from "../../platform/native.js"
 import { listenScoped } from "../../platform/signalListener.js"
 import { FORWARDED_SIGNALS, signalNumber } from "../../platform/signals.js"
@@ -16,7 +17,6 @@ import type { UserResolveError } from "../../services/UserResolver.js"
 import { UserResolver } from "../../services/UserResolver.js"
 import type { Launched } from "./launch.js"
 import { launch } from "./launch.js"
-import { lookupProgram } from "./onPath.js"
 import { removeStaleReadyFile, touchReadyFile } from "./readyFile.js"
 import { holdsTerminal } from "./terminal.js"
 import { planUserCmd } from "./userCmd.js"
@@ -147,7 +147,7 @@ export const SupervisorLive: Layer.Layer<
         const cwd = process.cwd()
         const env = envForUser(childEnvironment(execEnvironment()), user)
         const plan = yield* Effect.fromResult(Result.mapError(
-          planUserCmd(config.userCmd, defaultCmd, (program) => lookupProgram(program, process.env.PATH, cwd)),
+          planUserCmd(config.userCmd, defaultCmd, (program) => lookPath(program, process.env.PATH, cwd)),
           (message) => new SpawnError({ message })
         ))
         if (plan.routedBecause !== undefined) {
@@ -161,7 +161,7 @@ export const SupervisorLive: Layer.Layer<
         if (closeInspector()) yield* Log.warn("inspector_closed_before_spawn", {})
         const foreground = holdsTerminal()
         held = []
-        const child = yield* launch({ argv: plan.argv, user, env, cwd, foreground }, registry).pipe(
+        const child = yield* launch({ argv: plan.argv, file: plan.file, user, env, cwd, foreground }, registry).pipe(
           Effect.tapError(() => releaseHeld(undefined))
         )
         main = child

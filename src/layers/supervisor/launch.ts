@@ -13,6 +13,8 @@ import { reclaimTerminal } from "./terminal.js"
 
 export interface LaunchRequest {
   readonly argv: ReadonlyArray<string>
+  /** The file to execve: argv[0] found on clawkerd's PATH, or argv[0] itself when it has a "/". */
+  readonly file: string
   readonly user: TargetUser
   readonly env: NodeJS.ProcessEnv
   readonly cwd: string
@@ -39,10 +41,10 @@ const shimFlags = (req: LaunchRequest): Array<string> => [
   `${req.user.uid}:${req.user.gid}:${req.user.groups.join(",")}`
 ]
 
-/** The shim's "<step>:<errno>" as the spec's `spawn "<path>"`-style message. */
-const describeFailure = (status: string, program: string): string => {
+/** The shim's "<step>:<errno>" as the reference's `clawkerd: spawn "<path>": fork/exec <path>: <reason>`. */
+const describeFailure = (status: string, file: string): string => {
   const { reason, step } = parseShimStatus(status)
-  return `${step} "${program}": ${reason}`
+  return `clawkerd: spawn ${JSON.stringify(file)}: ${step === "exec" ? `fork/exec ${file}` : step}: ${reason}`
 }
 
 /**
@@ -58,7 +60,6 @@ export const launch = (
   Effect.gen(function*() {
     const run = Effect.runForkWith(yield* Effect.context<never>())
     const exit = yield* Deferred.make<ChildExit>()
-    const program = req.argv[0] ?? ""
     const onExit = (pid: number) => (status: ChildExit) => {
       registry.remove(pid)
       const reclaimError = req.foreground ? reclaimTerminal() : undefined
@@ -77,7 +78,7 @@ export const launch = (
       try {
         childPid = spawnChild(
           execShimPath,
-          shimArgv(shimFlags(req), req.argv),
+          shimArgv(shimFlags(req), req.file, req.argv),
           req.env,
           [0, 1, 2, statusWrite],
           req.cwd,
@@ -85,7 +86,7 @@ export const launch = (
         )
       } catch (e) {
         fs.closeSync(statusRead)
-        return fail(`spawn "${program}": ${errorMessage(e)}`)
+        return fail(`clawkerd: spawn ${JSON.stringify(req.file)}: ${errorMessage(e)}`)
       } finally {
         fs.closeSync(statusWrite)
       }
@@ -94,7 +95,7 @@ export const launch = (
         if (status === "") return resume(Effect.succeed(childPid))
         // The shim exits on its own after a failure; this covers an unreadable pipe (never a reaped pid).
         if (registry.owns(childPid)) process.kill(childPid, "SIGKILL")
-        fail(describeFailure(status, program))
+        fail(describeFailure(status, req.file))
       })
     })
     return { pid, exit }
