@@ -2,11 +2,13 @@
  * clawkerd-exec: what Node's spawn cannot do for the user CMD, done between fork and exec.
  * clawkerd spawns this shim (posix_spawn, reaped by pid); the shim then becomes the program.
  *
- *   clawkerd-exec [--setpgid] [--foreground] [--user UID:GID[:G1,G2,...]] [--core-soft N|unlimited]
- *                 [--status-fd N] [--file PATH] -- ARGV0 ARGS...
+ *   clawkerd-exec [--setpgid | --pgid N] [--foreground] [--user UID:GID[:G1,G2,...]]
+ *                 [--core-soft N|unlimited] [--status-fd N] [--file PATH] -- ARGV0 ARGS...
  *
  * --setpgid     own process group (pgid = pid), so signals can go to the whole group
- * --foreground  when stdin is a terminal, make that group the terminal's foreground group
+ * --pgid        join process group N instead (a pipeline's later stages join the first one's)
+ * --foreground  make that group the foreground group of the controlling terminal (stdin when it is
+ *               one, else /dev/tty: a ShellCommand stage's stdin is a pipe)
  * --user        setgroups(G...), setresgid(GID), setresuid(UID), in that order, then verified
  * --core-soft   RLIMIT_CORE soft limit for the program: clawkerd set its own to 0, this is the old one
  * --status-fd   close-on-exec pipe: on failure the shim writes "<step>:<errno>\n" there, so the
@@ -95,13 +97,18 @@ static void drop_privileges(char *spec) {
 }
 
 static void take_foreground(void) {
-  if (!isatty(STDIN_FILENO)) return;
+  int tty = STDIN_FILENO;
+  if (!isatty(tty)) {
+    tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (tty < 0) return;
+  }
   /* We are a background group now; without ignoring SIGTTOU, tcsetpgrp would stop us. */
   struct sigaction ignore = {0}, old;
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGTTOU, &ignore, &old);
-  if (tcsetpgrp(STDIN_FILENO, getpgrp()) != 0) fail("tcsetpgrp", errno, 125);
+  if (tcsetpgrp(tty, getpgrp()) != 0) fail("tcsetpgrp", errno, 125);
   sigaction(SIGTTOU, &old, NULL);
+  if (tty != STDIN_FILENO) close(tty);
 }
 
 static void reset_signals(void) {
@@ -118,6 +125,7 @@ static void reset_signals(void) {
 
 int main(int argc, char **argv) {
   int setpgid_flag = 0, foreground = 0;
+  char *join_pgid = NULL;
   char *user = NULL, *core_soft = NULL, *file = NULL;
   int i = 1;
   for (; i < argc; i++) {
@@ -126,6 +134,8 @@ int main(int argc, char **argv) {
       break;
     } else if (strcmp(argv[i], "--setpgid") == 0) {
       setpgid_flag = 1;
+    } else if (strcmp(argv[i], "--pgid") == 0 && i + 1 < argc) {
+      join_pgid = argv[++i];
     } else if (strcmp(argv[i], "--foreground") == 0) {
       foreground = 1;
     } else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
@@ -151,6 +161,7 @@ int main(int argc, char **argv) {
   }
   program = argv[i];
   if (setpgid_flag && setpgid(0, 0) != 0) fail("setpgid", errno, 125);
+  if (join_pgid != NULL && setpgid(0, (pid_t)parse_id(join_pgid, "pgid")) != 0) fail("setpgid", errno, 125);
   if (foreground) take_foreground();
   if (core_soft != NULL) restore_core_limit(core_soft);
   if (user != NULL) drop_privileges(user);

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { ErrorCode } from "../../src/gen/clawker/clawkerd/v1/clawkerd.js"
-import { doneCode, errorOf, eventually, inSession, installLeakCheck, processState, sh } from "./shellHarness.js"
+import {
+  doneCode,
+  errorOf,
+  eventually,
+  inSession,
+  installLeakCheck,
+  processState,
+  sh,
+  shell,
+  stage
+} from "./shellHarness.js"
 
 installLeakCheck()
 
@@ -18,7 +28,31 @@ const printedPid = (output: () => Buffer) =>
     return Number(output().toString().split("\n")[0])
   })
 
-describe("ShellExecutor: each stage leads a process group, and ending a command ends the group", () => {
+describe("ShellExecutor: a pipeline is one process group, and ending a command ends the group", () => {
+  it.live("the stages join the first stage's group, though it exits at once (it is reaped only once all started)", () =>
+    inSession(({ shells, sink }) =>
+      Effect.gen(function*() {
+        const ids = Array.from({ length: 20 }, (_, i) => `p${i}`)
+        for (const id of ids) {
+          yield* shells.run(
+            id,
+            shell([
+              stage(["true"]),
+              stage(["sh", "-c", "echo $(cut -d' ' -f5 /proc/$$/stat) $$"]),
+              stage(["sh", "-c", "cat; echo $(cut -d' ' -f5 /proc/$$/stat) $$"])
+            ])
+          )
+        }
+        for (const id of ids) {
+          expect(doneCode(yield* sink.terminal(id))).toBe(0)
+          const [second, third] = sink.output(id).toString().trim().split("\n").map((line) => line.split(" "))
+          // One group, led by neither of them: the first stage's.
+          expect(second?.[0]).toBe(third?.[0])
+          expect([second?.[1], third?.[1]]).not.toContain(second?.[0])
+        }
+      })
+    ))
+
   it.live("timeout 1 s on `sh -c 'sleep 6 &'`: TIMEOUT without waiting for the grandchild, which is killed", () =>
     inSession(({ shells, sink }) =>
       Effect.gen(function*() {

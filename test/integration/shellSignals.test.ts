@@ -37,7 +37,7 @@ describe("ShellExecutor: signals", () => {
     )
   })
 
-  it.live("a signal for a stage that already exited is logged at debug and not sent; the others get it", () => {
+  it.live("a signal goes to the pipeline's process group once: every stage still running gets it", () => {
     return inSession(({ shells, sink, logs }) =>
       Effect.gen(function*() {
         yield* shells.run("p", shell([stage(["true"]), stage(["sleep", "100"])]))
@@ -48,12 +48,24 @@ describe("ShellExecutor: signals", () => {
           { stageIndex: 0, exitCode: 0, signo: 0 },
           { stageIndex: 1, exitCode: -1, signo: 15 }
         ])
-        expect(logs.events("session_signal_after_exit")).toMatchObject([
-          { level: "debug", command_id: "p", stage_index: 0, signo: 15 }
-        ])
+        expect(logs.events("session_signal_after_exit")).toEqual([])
         expect(logs.events("session_signal_forward_failed")).toEqual([])
         // The Signal itself got no reply.
         expect(sink.of("p").filter((r) => payloadCase(r) === "error")).toEqual([])
+      })
+    )
+  })
+
+  it.live("a signal for a command whose group is gone (its output held by a setsid'd process) is logged at debug, not sent", () => {
+    return inSession(({ shells, sink, logs }) =>
+      Effect.gen(function*() {
+        yield* shells.run("p", shell([stage(["sh", "-c", "setsid sh -c 'echo up; exec sleep 1' >&2 &"])]))
+        yield* sink.waitFor((r) => r.commandId === "p" && r.payload?.$case === "stageExit")
+        yield* eventually(() => sink.output("p").toString() === "up\n")
+        yield* shells.signal("p", 15)
+        expect(doneCode(yield* sink.terminal("p"))).toBe(0)
+        expect(logs.events("session_signal_after_exit")).toMatchObject([{ level: "debug", command_id: "p", signo: 15 }])
+        expect(logs.events("session_signal_forward_failed")).toEqual([])
       })
     )
   })

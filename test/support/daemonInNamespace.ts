@@ -26,6 +26,11 @@ export interface DaemonOptions {
   readonly prelude?: string
   /** What runs as PID 1 before the user CMD: the built daemon unless given (e.g. a sibling daemon). */
   readonly program?: ReadonlyArray<string>
+  /**
+   * Under a pseudo-terminal, the daemon a session leader holding it as its controlling terminal, as
+   * runc starts a container's init with a TTY (`docker run -t`); `ns.write` types on it.
+   */
+  readonly tty?: boolean
 }
 
 export interface DaemonRun {
@@ -56,9 +61,14 @@ export const startDaemonInNamespace = async (options: DaemonOptions): Promise<Da
   const readyFile = path.join(stateDir, "run", "ready")
   // Each run logs to a fresh directory, so a restarted daemon's log is its own.
   const logFile = path.join(await tempDir("clawkerd-e2e-log-"), "clawkerd.log")
-  const daemon = [...(options.program ?? daemonCommand), ...options.userCmd]
+  const daemon = [
+    ...(options.tty === true ? ["setsid", "--ctty"] : []),
+    ...(options.program ?? daemonCommand),
+    ...options.userCmd
+  ]
   const argv = options.prelude === undefined ? daemon : ["sh", "-c", `${options.prelude}\nexec "$@"`, "sh", ...daemon]
   const ns = inPidNamespace(argv, {
+    tty: options.tty === true,
     env: {
       CLAWKER_AGENT: "dev",
       CLAWKER_PROJECT: "demo",

@@ -30,8 +30,10 @@ type ReadEvent =
   | { readonly _tag: "Closed"; readonly error: unknown }
 
 export interface OutputReader {
-  /** Hands every read to `onChunk`, in order, until EOF. */
+  /** Hands every read to `onChunk`, in order, until EOF (or `close`). */
   readonly drain: (onChunk: (data: Buffer) => Effect.Effect<void>) => Effect.Effect<void, DrainFailed>
+  /** Stops reading before EOF: the read end is closed, and `drain` ends once what was read is handed on. */
+  readonly close: Effect.Effect<void>
 }
 
 /**
@@ -129,5 +131,5 @@ export const openOutput = (
           if (unhandled-- === READ_AHEAD) socket.resume()
         }
       })
-    return { drain }
+    return { drain, close: Effect.sync(() => void socket.destroy()) }
   })

@@ -6,6 +6,7 @@ import { errnoText } from "../../lib/errorText.js"
 import { waitAtMost } from "../../lib/fibers.js"
 import * as Log from "../../lib/log.js"
 import { addon } from "../../platform/native.js"
+import { giveBackTerminal, startLendingTerminal } from "../../platform/terminal.js"
 import type { FrameRoomShape } from "../../services/FrameRoom.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
 import type { ProgressReporterShape } from "../../services/ProgressReporter.js"
@@ -83,6 +84,12 @@ const parentFds = (closer: PipeCloser) => {
   return { pipe, close, handOver, closeAll }
 }
 
+const giveBack = (commandId: string, pgid: number) =>
+  Effect.flatMap(giveBackTerminal(pgid), (error) =>
+    error === undefined
+      ? Effect.void
+      : Log.warn("tty_foreground_reclaim_failed", { command_id: commandId, pgid, error }))
+
 /** Teardown for any ending: SIGKILL what still runs, wait until every stage is reaped. */
 const releaseStages = (running: RunningCommand) =>
   Effect.gen(function*() {
@@ -150,20 +157,34 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
     if (pipes._tag === "Failure") return yield* spawnFailed(run, pipes.failure)
     const { input, links, output } = pipes.success
 
+    // Until every stage started, none is reaped: the group they join outlives a first stage that exits at once.
+    const hold = command.stages.length > 1
+    const releaseHolds = Effect.sync(() => running.stages.forEach((stage) => stage.release()))
+    yield* Effect.addFinalizer(() => releaseHolds)
     for (const [i, stage] of command.stages.entries()) {
       const stdio: StageFds = [
         i === 0 ? input.readFd : links[i - 1]!.readFd,
         i === last ? output.writeFd : links[i]!.writeFd,
         output.writeFd
       ]
-      const started = yield* spawnStage(i, stage, stdio, run.registry).pipe(
+      const leader = running.stages[0]
+      const spawn = leader === undefined
+        ? startLendingTerminal(
+          (foreground) => spawnStage(i, stage, stdio, run.registry, { _tag: "Lead", foreground, hold }),
+          (started) => started.pid
+        )
+        : spawnStage(i, stage, stdio, run.registry, { _tag: "Join", pgid: leader.pid, hold })
+      const started = yield* spawn.pipe(
         Effect.tap(running.addStage),
         Effect.result,
         // A teardown must find every started stage in the running command, so nothing in between can stop.
         Effect.uninterruptible
       )
       if (started._tag === "Failure") return yield* spawnFailed(run, `stage[${i}] start: ${started.failure.message}`)
+      // The terminal, if it was lent to the group (src/platform/terminal.ts), goes back when the command ends.
+      if (i === 0) yield* Effect.addFinalizer(() => giveBack(running.id, started.success.pid))
     }
+    yield* releaseHolds
     // Only the children hold write ends now: EOF arrives when the last writer exits.
     yield* Effect.forEach(
       [input.readFd, output.writeFd, ...links.flatMap((l) => [l.readFd, l.writeFd])],
@@ -172,6 +193,7 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
     )
     yield* sink.send(Reply.started(id))
 
+    const timedOut = yield* Deferred.make<void>()
     const timer = command.timeoutSeconds > 0
       ? yield* Effect.forkChild(
         Effect.sleep(Duration.seconds(command.timeoutSeconds)).pipe(
@@ -179,7 +201,8 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
             code: ErrorCode.ERROR_CODE_TIMEOUT,
             message: `pipeline killed after ${command.timeoutSeconds}s timeout`,
             outcome: "timeout"
-          }))
+          })),
+          Effect.andThen(Deferred.succeed(timedOut, undefined))
         )
       )
       : undefined
@@ -207,6 +230,11 @@ const execute = (run: CommandRun, closer: PipeCloser) =>
         ? reader.success.drain(forward).pipe(Effect.catch(drainFailed))
         : drainFailed(reader.failure)
     )
+    // A timeout answers once the stages are reaped: output still held open by a process outside the group
+    // (a setsid'd grandchild) is not waited for. The read end is closed; what was read goes out first.
+    if (reader._tag === "Success") {
+      yield* Effect.forkChild(Effect.andThen(Deferred.await(timedOut), reader.success.close))
+    }
 
     const waiters = yield* Effect.forEach(running.stages, (stage) => Effect.forkChild(awaitStage(run, stage)))
     const statuses = yield* Effect.forEach(waiters, Fiber.join)

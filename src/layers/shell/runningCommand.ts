@@ -3,7 +3,7 @@ import { constants } from "node:os"
 import { ErrorCode } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import * as Log from "../../lib/log.js"
 import type { Stage } from "./stage.js"
-import { signalStage } from "./stage.js"
+import { signalGroup } from "./stage.js"
 import type { StdinFeeder } from "./stdinFeeder.js"
 import { makeStdinFeeder } from "./stdinFeeder.js"
 
@@ -27,10 +27,10 @@ export interface RunningCommand {
   readonly stages: ReadonlyArray<Stage>
   /** A stage started after a kill is killed at once. */
   readonly addStage: (stage: Stage) => Effect.Effect<void>
-  /** SIGKILL to the process group of every started stage not reaped yet. */
+  /** SIGKILL to the pipeline's process group while a started stage is not reaped yet. */
   readonly kill: Effect.Effect<void>
   /**
-   * SIGKILL to the process group of every started stage, reaped or not: the command is being ended
+   * SIGKILL to the pipeline's process group, its stages reaped or not: the command is being ended
    * (timeout, Session teardown), and what its stages left in the background goes with it.
    */
   readonly terminate: Effect.Effect<void>
@@ -47,16 +47,21 @@ export const makeRunningCommand = (id: string): Effect.Effect<RunningCommand> =>
     let killed = false
     let failure: Failure | undefined = undefined
 
-    const killStage = (afterExit: boolean) => (stage: Stage) => {
-      const delivery = signalStage(stage, constants.signals.SIGKILL, afterExit)
-      return delivery._tag === "Failed"
-        ? Log.error("shell_kill_failed", { command_id: id, stage_index: stage.index, error: delivery.error })
-        : Effect.void
-    }
+    /** The pipeline's process group, led by its first stage; none before a stage started. */
+    const group = () => stages[0]?.pid
+    const killGroup = (afterExit: boolean) =>
+      Effect.suspend(() => {
+        const pgid = group()
+        if (pgid === undefined || !afterExit && stages.every((stage) => stage.exited())) return Effect.void
+        const delivery = signalGroup(pgid, constants.signals.SIGKILL)
+        return delivery._tag === "Failed"
+          ? Log.error("shell_kill_failed", { command_id: id, pgid, error: delivery.error })
+          : Effect.void
+      })
     const killAll = (afterExit: boolean) =>
       Effect.suspend(() => {
         killed = true
-        return Effect.forEach(stages, killStage(afterExit), { discard: true })
+        return killGroup(afterExit)
       })
     const kill = killAll(false)
     const terminate = killAll(true)
@@ -69,9 +74,11 @@ export const makeRunningCommand = (id: string): Effect.Effect<RunningCommand> =>
     const feeder = yield* makeStdinFeeder(id)
 
     const signal = (signo: number) =>
-      Effect.forEach(stages, (stage) => {
-        const delivery = signalStage(stage, signo, true)
-        const fields = { command_id: id, stage_index: stage.index, signo }
+      Effect.suspend(() => {
+        const pgid = group()
+        if (pgid === undefined) return Effect.void
+        const delivery = signalGroup(pgid, signo)
+        const fields = { command_id: id, pgid, signo }
         switch (delivery._tag) {
           case "Sent":
             return Effect.void
@@ -80,7 +87,7 @@ export const makeRunningCommand = (id: string): Effect.Effect<RunningCommand> =>
           case "Failed":
             return Log.error("session_signal_forward_failed", { ...fields, error: delivery.error })
         }
-      }, { discard: true })
+      })
 
     return {
       id,
@@ -89,7 +96,7 @@ export const makeRunningCommand = (id: string): Effect.Effect<RunningCommand> =>
       addStage: (stage) =>
         Effect.suspend(() => {
           stages.push(stage)
-          return killed ? killStage(true)(stage) : Effect.void
+          return killed ? killGroup(true) : Effect.void
         }),
       kill,
       terminate,

@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import type { PipeStage } from "../../gen/clawker/clawkerd/v1/clawkerd.js"
 import { childEnvironment } from "../../lib/childEnv.js"
 import { errnoText } from "../../lib/errorText.js"
-import { spawnChild } from "../../platform/children.js"
+import { releaseChild, spawnChild } from "../../platform/children.js"
 import { execEnvironment } from "../../platform/execEnvironment.js"
 import { shimArgv } from "../../platform/execShim.js"
 import { lookPath } from "../../platform/lookPath.js"
@@ -21,7 +21,19 @@ export interface Stage {
   readonly status: Deferred.Deferred<StageStatus>
   /** Set when it is reaped: from then on the pid may belong to someone else. */
   readonly exited: () => boolean
+  /** Ends the hold it was started with (StageStart): it is reaped once it exits. */
+  readonly release: () => void
 }
+
+/**
+ * Where a stage goes. A pipeline is one process group, as a shell makes a job: the first stage leads
+ * it (taking the terminal's foreground when clawkerd lends it, src/platform/terminal.ts), the others
+ * join it. `hold`: the stage is not reaped before `release`, so the group stays joinable while later
+ * stages start, though its leader already exited.
+ */
+export type StageStart =
+  | { readonly _tag: "Lead"; readonly foreground: boolean; readonly hold: boolean }
+  | { readonly _tag: "Join"; readonly pgid: number; readonly hold: boolean }
 
 export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{ readonly message: string }> {}
 
@@ -35,11 +47,12 @@ export type StageFds = readonly [number, number, number]
 const stageEnv = (stage: PipeStage): NodeJS.ProcessEnv => ({ ...childEnvironment(execEnvironment()), ...stage.env })
 
 /**
- * Each stage leads its own process group, so killing the group reaches what it left running in the
+ * The pipeline's process group (StageStart), so killing it reaches what the stages left running in the
  * background too. uid/gid both 0: no change; else the shim drops to exactly them, no supplementary groups.
  */
-const shimFlags = (stage: PipeStage): Array<string> => [
-  "--setpgid",
+const shimFlags = (stage: PipeStage, start: StageStart): Array<string> => [
+  ...(start._tag === "Join" ? ["--pgid", String(start.pgid)] : ["--setpgid"]),
+  ...(start._tag === "Lead" && start.foreground ? ["--foreground"] : []),
   ...(stage.uid !== 0 || stage.gid !== 0 ? ["--user", `${stage.uid}:${stage.gid}:`] : [])
 ]
 
@@ -71,7 +84,8 @@ export const spawnStage = (
   index: number,
   stage: PipeStage,
   stdio: StageFds,
-  registry: ProcessRegistryShape
+  registry: ProcessRegistryShape,
+  start: StageStart
 ): Effect.Effect<Stage, SpawnFailed> =>
   Effect.flatMap(Deferred.make<StageStatus>(), (status) =>
     Effect.callback<Stage, SpawnFailed>((resume) => {
@@ -90,7 +104,7 @@ export const spawnStage = (
       try {
         pid = spawnChild(
           execShimPath,
-          shimArgv(shimFlags(stage), file, stage.argv),
+          shimArgv(shimFlags(stage, start), file, stage.argv),
           stageEnv(stage),
           [...stdio, statusWrite],
           stage.cwd,
@@ -98,7 +112,8 @@ export const spawnStage = (
             exited = true
             registry.remove(pid)
             Deferred.doneUnsafe(status, Exit.succeed(stageStatus(s.code, s.signal)))
-          }
+          },
+          start.hold
         )
       } catch (e) {
         fs.closeSync(statusRead)
@@ -107,8 +122,11 @@ export const spawnStage = (
         fs.closeSync(statusWrite)
       }
       registry.add(pid)
+      const release = () => releaseChild(pid)
       readShimStatus(statusRead, (shimStatus) => {
-        if (shimStatus === "") return resume(Effect.succeed({ index, pid, status, exited: () => exited }))
+        if (shimStatus === "") return resume(Effect.succeed({ index, pid, status, exited: () => exited, release }))
+        // The shim exits by itself after a failure: nobody else would end the hold.
+        release()
         const { reason, step } = parseShimStatus(shimStatus)
         fail(step === "exec" ? `fork/exec ${file}: ${reason}` : `${step} ${JSON.stringify(file)}: ${reason}`)
       })
@@ -120,16 +138,14 @@ export type Delivery =
   | { readonly _tag: "Failed"; readonly error: string }
 
 /**
- * kill(2) to the stage's process group (pgid = its pid), so what it started in the background gets
- * the signal too. `afterExit`: also once the stage itself was reaped, for a command being ended
- * (timeout, teardown) whose background processes may outlive it. The group id stays reserved while
- * any member lives; once none does, the number is free again but is only reused after the pid counter
- * wraps, and these calls happen only while the command still runs.
+ * kill(2) to the pipeline's process group (pgid = the first stage's pid), so what its stages started in
+ * the background gets the signal too. The group id stays reserved while any member lives; once none
+ * does, the number is free again but is only reused after the pid counter wraps, and these calls happen
+ * only while the command still runs.
  */
-export const signalStage = (stage: Stage, signo: number, afterExit = false): Delivery => {
-  if (stage.exited() && !afterExit) return { _tag: "AlreadyExited" }
+export const signalGroup = (pgid: number, signo: number): Delivery => {
   try {
-    process.kill(-stage.pid, signo)
+    process.kill(-pgid, signo)
     return { _tag: "Sent" }
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "ESRCH"

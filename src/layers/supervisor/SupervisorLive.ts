@@ -8,6 +8,7 @@ import { lookPath } from "../../platform/lookPath.js"
 import { addon } from "../../platform/native.js"
 import { listenScoped } from "../../platform/signalListener.js"
 import { FORWARDED_SIGNALS, signalNumber } from "../../platform/signals.js"
+import { startHoldingTerminal } from "../../platform/terminal.js"
 import { AgentState } from "../../services/AgentState.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { ProcessRegistry } from "../../services/ProcessRegistry.js"
@@ -18,7 +19,6 @@ import { UserResolver } from "../../services/UserResolver.js"
 import type { Launched } from "./launch.js"
 import { launch } from "./launch.js"
 import { removeStaleReadyFile, touchReadyFile } from "./readyFile.js"
-import { holdsTerminal } from "./terminal.js"
 import { planUserCmd } from "./userCmd.js"
 import { envForUser } from "./userEnv.js"
 
@@ -159,11 +159,13 @@ export const SupervisorLive: Layer.Layer<
         }
         // Opened by a SIGUSR1 before the boot guard listened, it would be a root shell for the user CMD.
         if (closeInspector()) yield* Log.warn("inspector_closed_before_spawn", {})
-        const foreground = holdsTerminal()
         held = []
-        const child = yield* launch({ argv: plan.argv, file: plan.file, user, env, cwd, foreground }, registry).pipe(
-          Effect.tapError(() => releaseHeld(undefined))
-        )
+        const { child, foreground } = yield* startHoldingTerminal((foreground) =>
+          Effect.map(
+            launch({ argv: plan.argv, file: plan.file, user, env, cwd, foreground }, registry),
+            (child) => ({ child, foreground })
+          )
+        ).pipe(Effect.tapError(() => releaseHeld(undefined)))
         main = child
         running = true
         yield* releaseHeld(child.pid)

@@ -6,10 +6,10 @@ import { spawnChild } from "../../platform/children.js"
 import { shimArgv } from "../../platform/execShim.js"
 import { addon, execShimPath } from "../../platform/native.js"
 import { parseShimStatus, readShimStatus } from "../../platform/shimStatus.js"
+import { reclaimTerminal } from "../../platform/terminal.js"
 import type { ProcessRegistryShape } from "../../services/ProcessRegistry.js"
 import { SpawnError } from "../../services/Supervisor.js"
 import type { TargetUser } from "../../services/UserResolver.js"
-import { reclaimTerminal } from "./terminal.js"
 
 export interface LaunchRequest {
   readonly argv: ReadonlyArray<string>
