@@ -253,9 +253,12 @@ export const ListenerLive: Layer.Layer<
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         yield* Log.info("clawkerd_listener_stopping", { addr: formatHostPort(address) })
+        // The connections go first, as the reference's force-close: the CP reads its Session's end as the
+        // connection's (UNAVAILABLE). grpc-js's own shutdown first would end a stream with RST_STREAM(NO_ERROR)
+        // while a reply is in flight, which clients read as INTERNAL ("Call ended without gRPC status").
+        for (const socket of sockets) socket.destroy()
         injector.destroy()
         grpcServer.forceShutdown()
-        for (const socket of sockets) socket.destroy()
         // Every socket is destroyed, so close should call back at once; bounded all the same, as a
         // teardown that hangs would keep PID 1 (and the container) alive.
         yield* waitAtMost(Effect.callback<void>((resume) => void server.close(() => resume(Effect.void))), CLOSE_LIMIT)
