@@ -126,7 +126,10 @@ describe("DaemonConfig: the README's values and every mistake at once", () => {
       ["error", "Error"],
       ["fatal", "Fatal"],
       ["none", "None"],
-      ["WARNING", "Warn"]
+      ["WARNING", "Warn"],
+      ["warn", "Warn"],
+      ["off", "None"],
+      ["OFF", "None"]
     ] as const
   )("CLAWKERD_LOG_LEVEL=%s is accepted", ([text, level]) =>
     Effect.gen(function*() {

@@ -63,10 +63,11 @@ const absolutePath = (variable: string, fallback: string) =>
     (p) => p.startsWith("/") ? Result.succeed(p) : Result.fail(`"${p}" is not absolute`)
   )
 
-/** The README's names, plus Effect's own labels (warn, off). */
+/** The README's names: Effect's own labels (warn, none), and warning and off. */
 const LOG_LEVELS: ReadonlyMap<string, LogLevel.LogLevel> = new Map([
   ...LogLevel.values.map((level) => [level.toLowerCase(), level] as const),
-  ["warning", "Warn"]
+  ["warning", "Warn"],
+  ["off", "None"]
 ])
 
 const logLevelOf = (text: string): Result.Result<LogLevel.LogLevel, string> => {
@@ -136,7 +137,7 @@ export const loadLoggingSettings: Effect.Effect<LoggingSettings, DaemonConfigErr
   logDir: absolutePath("CLAWKERD_LOG_DIR", K.DEFAULT_LOG_DIR),
   logLevel: parsedRequired(
     "CLAWKERD_LOG_LEVEL",
-    "one of all, trace, debug, info, warning, error, fatal, none",
+    "one of all, trace, debug, info, warning, error, fatal, none (or off)",
     "info",
     logLevelOf
   ),
