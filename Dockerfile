@@ -47,7 +47,10 @@ COPY --from=builder /opt/clawkerd/native/package.json /opt/clawkerd/native/index
 COPY --from=builder /opt/clawkerd/native/build/Release/clawkerd_native.node \
   /opt/clawkerd/native/build/Release/clawkerd-exec ./node_modules/@clawkerd/native/build/Release/
 RUN ln -s /opt/clawkerd/dist/programs/bin.js /usr/local/bin/clawkerd \
- && chmod 0755 /opt/clawkerd/dist/programs/bin.js
+ && chmod 0755 /opt/clawkerd/dist/programs/bin.js \
+ && install -d -m 0755 -o clawker -g clawker /workspace
+# The user CMD starts in the image's working directory, clawkerd's own: the agent's, as in the platform's images.
+WORKDIR /workspace
 
 EXPOSE 7700
 STOPSIGNAL SIGTERM

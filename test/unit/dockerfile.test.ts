@@ -85,6 +85,14 @@ describe("Dockerfile", () => {
     expect(all("ENV")).toEqual([])
   })
 
+  it("starts the user CMD in a working directory of the agent's (/workspace, as the platform's images), not clawkerd's files", () => {
+    const runtime = stages().at(-1)!
+    expect(runtime.filter((i) => i.op === "WORKDIR").at(-1)?.args).toBe("/workspace")
+    expect(runtime.filter((i) => i.op === "RUN").map((r) => r.args).join("\n")).toContain(
+      "install -d -m 0755 -o clawker -g clawker /workspace"
+    )
+  })
+
   it("copies only paths that exist in the repository", () => {
     const copies = all("COPY").filter((c) => !c.args.startsWith("--from="))
     expect(copies.length).toBeGreaterThan(0)
