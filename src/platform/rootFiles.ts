@@ -7,6 +7,8 @@ import { errorMessage } from "../lib/errorText.js"
 /** A file clawkerd writes as root (the init marker, the ready file) could not be, or may not be, written. */
 export class RootFileError extends Data.TaggedError("RootFileError")<{
   readonly path: string
+  /** Where it failed: making or resolving the file's directory, or the file itself. */
+  readonly step: "directory" | "file"
   readonly problem: string
 }> {
   override get message(): string {
@@ -139,18 +141,11 @@ const nameOf = (file: string) => {
   return name
 }
 
-/**
- * Replaces `file` by a fresh one of root's holding `content` (parents created 0700 when missing): the
- * directory is resolved without any link others could have made (resolveDirectory), whatever is at
- * the name (a link, a hard link to another file, a file) is unlinked, never opened, and the new file
- * is created O_EXCL | O_NOFOLLOW relative to the opened directory, then given exactly `mode`.
- */
-export const writeRootFile = (file: string, mode: number, content: string): Effect.Effect<void, RootFileError> =>
+/** unlinkat, then openat O_EXCL | O_NOFOLLOW, retried when someone re-creates the name in between. */
+const replaceIn = (dir: string, file: string, mode: number, content: string): Effect.Effect<void, RootFileError> =>
   Effect.try({
-    try: () => {
-      const name = nameOf(file)
-      const dir = resolveDirectory(path.dirname(path.resolve(file)), true)!
-      inDirectory(dir, name, (entry) => {
+    try: () =>
+      inDirectory(dir, nameOf(file), (entry) => {
         for (let attempt = 1;; attempt++) {
           unlinkEntry(entry)
           let fd: number
@@ -169,10 +164,21 @@ export const writeRootFile = (file: string, mode: number, content: string): Effe
           }
           return
         }
-      })
-    },
-    catch: (e) => new RootFileError({ path: file, problem: describe(e) })
+      }),
+    catch: (e) => new RootFileError({ path: file, step: "file", problem: describe(e) })
   })
+
+/**
+ * Replaces `file` by a fresh one of root's holding `content` (parents created 0700 when missing): the
+ * directory is resolved without any link others could have made (resolveDirectory), whatever is at
+ * the name (a link, a hard link to another file, a file) is unlinked, never opened, and the new file
+ * is created O_EXCL | O_NOFOLLOW relative to the opened directory, then given exactly `mode`.
+ */
+export const writeRootFile = (file: string, mode: number, content: string): Effect.Effect<void, RootFileError> =>
+  Effect.try({
+    try: () => resolveDirectory(path.dirname(path.resolve(file)), true)!,
+    catch: (e) => new RootFileError({ path: file, step: "directory", problem: describe(e) })
+  }).pipe(Effect.flatMap((dir) => replaceIn(dir, file, mode, content)))
 
 /** Removes `file` if it is there (a link is removed, never followed); whether there was one. */
 export const removeRootFile = (file: string): Effect.Effect<boolean, RootFileError> =>
@@ -182,7 +188,7 @@ export const removeRootFile = (file: string): Effect.Effect<boolean, RootFileErr
       const dir = resolveDirectory(path.dirname(path.resolve(file)), false)
       return dir === undefined ? false : inDirectory(dir, name, unlinkEntry)
     },
-    catch: (e) => new RootFileError({ path: file, problem: describe(e) })
+    catch: (e) => new RootFileError({ path: file, step: "file", problem: describe(e) })
   })
 
 /**

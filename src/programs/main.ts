@@ -27,19 +27,30 @@ type WakeUp =
   | { readonly _tag: "fatal"; readonly message: string }
   | { readonly _tag: "requested"; readonly code: number; readonly settle: Effect.Effect<void> }
 
-/** Printed once to stderr for a configuration error: the operator reads this line first. */
-const reportBootFailure = (message: string, code: number) =>
+/**
+ * Printed once to stderr for a boot failure (the operator reads this line first), and logged as the
+ * reference's event for its step (`config_error` for the environment, which the reference only prints).
+ */
+const reportBootFailure = (
+  message: string,
+  code: number,
+  event = "config_error",
+  fields: Readonly<Record<string, unknown>> = {}
+) =>
   Effect.gen(function*() {
     yield* Effect.sync(() =>
       process.stderr.write(`clawkerd: ${code === EXIT_CONFIG ? "configuration error" : "startup failed"}: ${message}\n`)
     )
-    yield* Log.error(code === EXIT_CONFIG ? "config_error" : "startup_failed", { error: message, exit_code: code })
+    yield* Log.error(event, { ...fields, error: message, exit_code: code })
     return code
   })
 
 /** A boot step failed: the stderr line, then the `shutdown` line. */
-const bootFailed = (message: string, code: number) =>
-  Effect.tap(reportBootFailure(message, code), () => Log.error("shutdown", { error: message, exit_code: code }))
+const bootFailed = (message: string, code: number, event?: string, fields?: Readonly<Record<string, unknown>>) =>
+  Effect.tap(
+    reportBootFailure(message, code, event, fields),
+    () => Log.error("shutdown", { error: message, exit_code: code })
+  )
 
 /** How the run ended, before the teardown: the code, and what went wrong (a listener fatal turns a 0 into 1). */
 interface Ending {
@@ -151,9 +162,10 @@ const daemon = (userCmd: ReadonlyArray<string>) =>
     Effect.flatMap(finish),
     Effect.catchTags({
       DaemonConfigError: (e) => bootFailed(e.message, EXIT_CONFIG),
-      BootstrapError: (e) => bootFailed(e.message, EXIT_CONFIG),
-      UserResolveError: (e) => bootFailed(e.message, EXIT_CONFIG),
-      ListenerStartError: (e) => bootFailed(e.message, e.kind === "bind" ? EXIT_TRANSIENT : EXIT_CONFIG)
+      BootstrapError: (e) => bootFailed(e.message, EXIT_CONFIG, "bootstrap_read_failed", { file: e.file }),
+      UserResolveError: (e) => bootFailed(e.message, EXIT_CONFIG, "resolve_user_failed", { user: e.spec }),
+      ListenerStartError: (e) =>
+        bootFailed(e.message, e.kind === "bind" ? EXIT_TRANSIENT : EXIT_CONFIG, "clawkerd_listener_start_failed")
     })
   )
 

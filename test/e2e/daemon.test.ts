@@ -166,7 +166,7 @@ e2e("clawkerd as PID 1", () => {
       const d = await daemon(["true"], { listen: `127.0.0.1:${port}` })
       expect((await d.ns.exited).code).toBe(1)
       expect(d.ns.stderr()).toContain(`clawkerd: startup failed: listen 127.0.0.1:${port}:`)
-      expect(d.events("startup_failed")).toHaveLength(1)
+      expect(d.events("clawkerd_listener_start_failed")).toHaveLength(1)
     } finally {
       blocker.close()
     }
@@ -188,6 +188,6 @@ e2e("clawkerd as PID 1", () => {
     d.ns.write("go\n")
     expect((await d.ns.exited).code).toBe(0)
     expect(d.events("orphan_drain_done")).toMatchObject([{ survivors: 0, terminated: 1 }])
-    expect(d.events("orphan_reaped").length).toBeGreaterThanOrEqual(100)
+    expect(d.events("spawn_orphan_reaped").length).toBeGreaterThanOrEqual(100)
   })
 })

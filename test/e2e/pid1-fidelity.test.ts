@@ -152,7 +152,7 @@ e2e("PID 1: fidelity to the control plane", () => {
       `SIGTERM with a straggler: exit 143 after ${exitMs.toFixed(0)} ms (drain: 2 s wait, SIGTERM, 2 s, SIGKILL)`
     )
     expect(exitMs).toBeLessThan(20_000)
-    expect(d.events("supervisor_stop_sigkill")).toHaveLength(0)
+    expect(d.events("spawn_stop_sigkill")).toHaveLength(0)
     expect(d.events("spawn_orphan_drain_timeout")).toHaveLength(1)
     expect(d.events("spawn_orphan_killed")).toHaveLength(1)
     expect(d.events("orphan_drain_done")).toMatchObject([{ survivors: 0, gaveUp: false }])

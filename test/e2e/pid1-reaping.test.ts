@@ -34,12 +34,12 @@ describe.skipIf(skip !== undefined)("PID 1: reaping", () => {
   it("200 orphaned grandchildren leave no zombie while the user CMD keeps running", async () => {
     const run = await runSupervised(["sh", "-c", ORPHANING_CMD])
     expect(await run.ns.line(/^(no-zombies|zombies-left)$/)).toBe("no-zombies")
-    await waitFor(() => run.events("orphan_reaped").length >= 200, 10_000, "200 orphan_reaped events")
+    await waitFor(() => run.events("spawn_orphan_reaped").length >= 200, 10_000, "200 orphan_reaped events")
     expect(run.events("spawn_main_reaped")).toHaveLength(0)
     await run.ns.signal("SIGTERM")
     expect((await run.ns.exited).code).toBe(143)
-    expect(run.events("orphan_reaped")).toHaveLength(200)
-    expect(run.events("orphan_reaped").every((e) => e.code === 0)).toBe(true)
+    expect(run.events("spawn_orphan_reaped")).toHaveLength(200)
+    expect(run.events("spawn_orphan_reaped").every((e) => e.code === 0)).toBe(true)
     expect(run.events("orphan_drain_done")).toMatchObject([{ terminated: 0, killed: 0, survivors: 0 }])
   })
 
@@ -47,13 +47,13 @@ describe.skipIf(skip !== undefined)("PID 1: reaping", () => {
     const run = await runSupervised(["sh", "-c", LEAVING_CMD], { env: { CLAWKERD_STOP_GRACE: "300 millis" } })
     await run.ns.line(/^orphans-ready$/)
     expect((await run.ns.exited).code).toBe(3)
-    expect(run.events("orphan_drain_started")).toMatchObject([{ orphans: 2, grace_ms: 300 }])
+    expect(run.events("orphan_drain_started")).toMatchObject([{ orphans: 2, grace: 300 }])
     expect(run.events("spawn_orphan_drain_timeout")).toMatchObject([{ orphans: 2 }])
     expect(run.events("spawn_orphan_killed")).toMatchObject([{ orphans: 1 }])
     expect(run.events("orphan_drain_done")).toMatchObject([
       { reaped: 2, terminated: 2, killed: 1, survivors: 0, gaveUp: false }
     ])
-    expect(new Set(run.events("orphan_reaped").map((e) => e.signal))).toEqual(new Set([9, 15]))
+    expect(new Set(run.events("spawn_orphan_reaped").map((e) => e.signal))).toEqual(new Set([9, 15]))
     expect(run.events("spawn_orphan_drain_giveup")).toHaveLength(0)
   })
 })

@@ -33,8 +33,8 @@ describe.skipIf(skip !== undefined)("PID 1: signals", () => {
     await run.ns.line(/^got-TERM$/)
     expect((await run.ns.exited).code).toBe(0)
     expect(run.events("shutdown_signal_received")).toMatchObject([{ signal: "SIGTERM", first: true }])
-    expect(run.events("supervisor_stop_sigterm")).toHaveLength(1)
-    expect(run.events("supervisor_stop_sigkill")).toHaveLength(0)
+    expect(run.events("spawn_stop_sigterm")).toHaveLength(1)
+    expect(run.events("spawn_stop_sigkill")).toHaveLength(0)
     expect(run.events("signal_forwarded").map((e) => e.signal)).toEqual(["SIGUSR1", "SIGUSR2", "SIGHUP", "SIGWINCH"])
   })
 
@@ -59,7 +59,7 @@ describe.skipIf(skip !== undefined)("PID 1: signals", () => {
     await run.ns.line(/^ready$/)
     await run.ns.signal("SIGTERM")
     expect((await run.ns.exited).code).toBe(137)
-    expect(run.events("supervisor_stop_sigkill")).toMatchObject([{ grace_ms: 300 }])
+    expect(run.events("spawn_stop_sigkill")).toMatchObject([{ grace: 300 }])
     expect(run.events("spawn_main_reaped")).toMatchObject([{ signal: 9, exit_code: 137 }])
   })
 

@@ -67,7 +67,7 @@ describe.skipIf(unavailable !== undefined)("the ready file", () => {
     const ready = fs.lstatSync(d.readyFile)
     expect({ uid: ready.uid, mode: ready.mode & 0o777, links: ready.nlink }).toEqual({ uid: 0, mode: 0o644, links: 1 })
     expect(fs.readFileSync(d.readyFile, "utf8")).toMatch(/^\d+$/)
-    expect(d.events("ready_file_touch_failed")).toEqual([])
+    expect(d.events("spawn_ready_file_touch_failed")).toEqual([])
     expect(fs.readFileSync(victim, "utf8")).toBe("precious")
     expect(Math.abs(fs.statSync(victim).mtimeMs - past.getTime())).toBeLessThan(1)
     await d.ns.signal("SIGTERM")
@@ -98,8 +98,8 @@ describe.skipIf(unavailable !== undefined)("the ready file", () => {
       path.join(userDir, "lib")
     } is in ${userDir}, which others may write (owner uid ${TESTER.uid}, mode 0755): refused`
     expect(d.events("ready_file_remove_failed")).toMatchObject([{ path: readyFile, error: refused }])
-    expect(d.events("agent_initialized_marker_write_failed")).toMatchObject([{ path: marker, error: refused }])
-    expect(d.events("ready_file_touch_failed")).toMatchObject([{ path: readyFile, error: refused }])
+    expect(d.events("agent_initialized_marker_mkdir_failed")).toMatchObject([{ path: marker, error: refused }])
+    expect(d.events("spawn_ready_file_touch_failed")).toMatchObject([{ path: readyFile, error: refused }])
     expect((await s.request(C.hello("h2"))).payload).toMatchObject({ value: { initialized: false, cmdRunning: true } })
     for (const name of ["ready", "agent-initialized"]) {
       expect(fs.readFileSync(path.join(victims, name), "utf8")).toBe("precious")

@@ -39,6 +39,6 @@ describe.skipIf(unavailable !== undefined)("a sibling daemon from the public sur
     await waitFor(() => run.events("spawn_started").length === 1, 20_000, "the CMD started")
     await run.ns.signal("SIGTERM")
     expect((await run.ns.exited).code).toBe(143)
-    expect(run.events("supervisor_stop_sigterm")).toHaveLength(1)
+    expect(run.events("spawn_stop_sigterm")).toHaveLength(1)
   }, 60_000)
 })

@@ -60,7 +60,7 @@ describe("clawkerd entry point: configuration errors exit 2 with one clear line"
     })
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(`clawkerd: configuration error: bootstrap directory (${missing}): does not exist`)
-    const failure = logEvents(logDir).find((e) => e.event === "config_error")
+    const failure = logEvents(logDir).find((e) => e.event === "bootstrap_read_failed")
     expect(failure).toMatchObject({ level: "error", agent: "x" })
   })
 

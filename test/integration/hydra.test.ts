@@ -195,7 +195,7 @@ describe("Hydra token exchange", () => {
       expect(failureOf(result)).toMatchObject({
         kind: "not_configured",
         consumed: false,
-        message: "CLAWKER_CP_HYDRA_URL is not set"
+        message: "CLAWKER_CP_HYDRA_URL unset; cannot exchange assertion"
       })
       expect(rig.oauth.requests).toHaveLength(0)
     }))

@@ -119,7 +119,7 @@ describe("Registrar: the one-time Register handshake", () => {
       const [down, up] = result
       expect(down.ok).toBe(false)
       expect(down.error).toMatch(
-        /^hydra token exchange: POST https:\/\/127\.0\.0\.1:\d+\/oauth2\/token: .*ECONNREFUSED/
+        /^hydra token exchange: post to https:\/\/127\.0\.0\.1:\d+\/oauth2\/token: .*ECONNREFUSED/
       )
       expect(up).toEqual({ ok: true, error: "" })
       expect(logs.events("token_exchange_failed")).toEqual([
@@ -148,7 +148,7 @@ describe("Registrar: the one-time Register handshake", () => {
       const [timedOut, retried] = result
       expect(timedOut).toEqual({
         ok: false,
-        error: `hydra token exchange: no answer from ${rig.oauth.url}/oauth2/token within 10s`
+        error: `hydra token exchange: post to ${rig.oauth.url}/oauth2/token: no answer within 10s`
       })
       expect(retried).toEqual({ ok: true, error: "" })
       expect(logs.events("token_exchange_failed")).toEqual([
@@ -172,17 +172,17 @@ describe("Registrar: the one-time Register handshake", () => {
       {
         name: "garbage JSON",
         fault: { kind: "garbage_json" },
-        error: /^hydra token exchange: hydra returned 200 with a body that is not JSON \(\d+ bytes\)$/
+        error: /^hydra token exchange: decode response: not JSON \(\d+ bytes\)$/
       },
       {
         name: "empty access_token",
         fault: { kind: "empty_token" },
-        error: "hydra token exchange: hydra returned 200 without an access_token"
+        error: "hydra token exchange: hydra returned empty access_token"
       },
       {
         name: "token_type mac",
         fault: { kind: "token_type", tokenType: "mac" },
-        error: "hydra token exchange: hydra returned token_type \"mac\", not Bearer"
+        error: "hydra token exchange: hydra returned unexpected token_type \"mac\" (expected Bearer)"
       }
     ] as const
     for (const c of cases) {
@@ -224,11 +224,11 @@ describe("Registrar: the one-time Register handshake", () => {
       const { logs, result } = yield* withRegistrar(rig, Effect.zip(register, register))
       const [first, again] = result
       expect(first.ok).toBe(false)
-      expect(first.error).toMatch(/^dial CP agent listener: UNAVAILABLE: .*ECONNREFUSED/)
+      expect(first.error).toMatch(/^AgentService\.Register: rpc error: code = Unavailable desc = .*ECONNREFUSED/)
       expect(again).toEqual(first)
       expect(tokenRequests(rig)).toHaveLength(1)
       expect(logs.events("register_rpc_failed")).toEqual([
-        expect.objectContaining({ stage: "dial", code: "UNAVAILABLE" })
+        expect.objectContaining({ level: "error", code: "UNAVAILABLE", connected: false })
       ])
       expect(logs.events("register_replay_short_circuit")).toHaveLength(1)
     }))
@@ -240,12 +240,12 @@ describe("Registrar: the one-time Register handshake", () => {
       const [first, again] = result
       expect(first).toEqual({
         ok: false,
-        error: "AgentService.Register: PERMISSION_DENIED: agent is not allowed to register"
+        error: "AgentService.Register: rpc error: code = PermissionDenied desc = agent is not allowed to register"
       })
       expect(again).toEqual(first)
       expect(rig.cp.calls).toEqual([expect.objectContaining({ tokenValid: true, answered: "permission_denied" })])
       expect(logs.events("register_rpc_failed")).toEqual([
-        expect.objectContaining({ stage: "rpc", code: "PERMISSION_DENIED" })
+        expect.objectContaining({ level: "error", code: "PERMISSION_DENIED", connected: true })
       ])
     }))
 
@@ -263,7 +263,9 @@ describe("Registrar: the one-time Register handshake", () => {
       )
       const { result } = yield* withRegistrar(rig, register, { ...rig.env, CLAWKER_CP_AGENT_ADDR: impostor.address })
       expect(result.ok).toBe(false)
-      expect(result.error).toMatch(/^dial CP agent listener: UNAVAILABLE: .*clawker-controlplane/)
+      expect(result.error).toMatch(
+        /^AgentService\.Register: rpc error: code = Unavailable desc = .*clawker-controlplane/
+      )
       expect(impostor.calls).toHaveLength(0)
     }))
 
@@ -292,7 +294,7 @@ describe("Registrar: the one-time Register handshake", () => {
       const { port } = legacy.address() as AddressInfo
       const { result } = yield* withRegistrar(rig, register, { ...rig.env, CLAWKER_CP_AGENT_ADDR: `127.0.0.1:${port}` })
       expect(result.ok).toBe(false)
-      expect(result.error).toMatch(/^dial CP agent listener: UNAVAILABLE: .*protocol version/)
+      expect(result.error).toMatch(/^AgentService\.Register: rpc error: code = Unavailable desc = .*protocol version/)
       expect(handshakes).toBe(0)
     }))
 
@@ -309,7 +311,11 @@ describe("Registrar: the one-time Register handshake", () => {
       expect(logs.events("register_replay_short_circuit")).toHaveLength(2)
     }))
 
-  describe("missing environment: ok:false naming the variable, nothing sent, retried next time", () => {
+  describe("missing environment: ok:false naming the variable (the reference's text), nothing sent, retried next time", () => {
+    const UNSET_TEXT = {
+      CLAWKER_CP_HYDRA_URL: "CLAWKER_CP_HYDRA_URL unset; cannot exchange assertion",
+      CLAWKER_CP_AGENT_ADDR: "CLAWKER_CP_AGENT_ADDR unset; cannot dial AgentService"
+    }
     for (const variable of ["CLAWKER_CP_HYDRA_URL", "CLAWKER_CP_AGENT_ADDR"] as const) {
       it.effect(variable, () =>
         Effect.gen(function*() {
@@ -319,9 +325,10 @@ describe("Registrar: the one-time Register handshake", () => {
             [variable]: ""
           })
           for (const outcome of result) {
-            expect(outcome).toEqual({ ok: false, error: `cannot register: ${variable} is not set` })
+            expect(outcome).toEqual({ ok: false, error: UNSET_TEXT[variable] })
           }
           expect(rig.oauth.requests).toHaveLength(0)
+          expect(logs.events("register_env_missing")).toMatchObject([{ level: "error", variable }, { variable }])
           expect(logs.events("register_assertion_unconsumed")).toHaveLength(2)
         }))
     }
@@ -329,7 +336,7 @@ describe("Registrar: the one-time Register handshake", () => {
       Effect.gen(function*() {
         const rig = yield* rigScoped()
         const { result } = yield* withRegistrar(rig, register, {})
-        expect(result.error).toBe("cannot register: CLAWKER_CP_HYDRA_URL is not set; CLAWKER_CP_AGENT_ADDR is not set")
+        expect(result.error).toBe(UNSET_TEXT.CLAWKER_CP_HYDRA_URL)
       }))
   })
 })

@@ -65,7 +65,7 @@ describe("Session over real mTLS", () => {
       commandId: "u1",
       payload: {
         $case: "error",
-        value: { code: ErrorCode.ERROR_CODE_INVALID_REQUEST, message: "unknown payload type <unset>" }
+        value: { code: ErrorCode.ERROR_CODE_INVALID_REQUEST, message: "unknown payload type <nil>" }
       }
     })
     expect((await s.request(C.registerRequired("r1"))).payload).toEqual({
@@ -100,7 +100,7 @@ describe("Session over real mTLS", () => {
     expect(started.remote_address).toMatch(/^127\.0\.0\.1:\d+$/)
     const ended = rig.logs.events("session_ended").at(-1)!
     expect(ended.peer_cn).toBe("clawker-controlplane")
-    expect(ended.duration).toMatch(/^\d+(\.\d+)?ms$/)
+    expect(ended.duration).toEqual(expect.any(Number))
     expect(rig.logs.events("session_eof").length).toBeGreaterThan(0)
   })
 

@@ -148,7 +148,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       yield* Effect.addFinalizer(() => Effect.sync(() => process.kill(-pgid, "SIGKILL")))
       // A grace far beyond the test's timeout: only returning on the main child's reap passes.
       expect(yield* t.supervisor.stop(Duration.minutes(10))).toEqual(Option.some(143))
-      expect(t.logs.events("supervisor_stop_sigkill")).toHaveLength(0)
+      expect(t.logs.events("spawn_stop_sigkill")).toHaveLength(0)
       expect(() => process.kill(straggler, 0)).not.toThrow()
     }))
 
@@ -182,7 +182,7 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       fs.mkdirSync(path.dirname(path.dirname(t.readyFile)), { recursive: true })
       fs.writeFileSync(path.dirname(t.readyFile), "a file where the directory should be")
       expect(yield* t.supervisor.spawn("")).toBe("spawned")
-      expect(t.logs.events("ready_file_touch_failed")).toMatchObject([{ level: "warn", path: t.readyFile }])
+      expect(t.logs.events("spawn_ready_file_touch_failed")).toMatchObject([{ level: "error", path: t.readyFile }])
     }))
 
   it.live("a user whose home does not exist still runs, with HOME set to it", () =>
@@ -275,7 +275,14 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(yield* t.supervisor.exited).toBe(0)
       expect(t.lines()).toEqual(["--help", "me"])
       expect(t.logs.events("spawn_argv_routed_to_default_cmd")).toMatchObject([
-        { level: "warn", argv: ["--help", "me"], reason: "argv[0] starts with -" }
+        {
+          level: "warn",
+          default_cmd: t.script,
+          orig_argv0: "--help",
+          routed_argv: [t.script, "--help", "me"],
+          error: "argv[0] starts with -",
+          argv: ["--help", "me"]
+        }
       ])
     }))
 
@@ -308,15 +315,15 @@ describe.skipIf(!isRoot)("Supervisor.spawn with real processes", () => {
       expect(yield* t.supervisor.spawn("")).toBe("spawned")
       expect(yield* Effect.timeout(t.supervisor.exited, Duration.seconds(20))).toBe(0)
       expect(t.lines()).toEqual(["got-USR2"])
-      expect(t.logs.events("signal_not_forwarded")).toEqual([])
+      expect(t.logs.events("spawn_signal_dropped_no_pgid")).toEqual([])
     }))
 
   it.live("a forwardable signal before the spawn is logged as not forwarded", () =>
     Effect.gen(function*() {
       const t = yield* setup(() => ["true"])
       process.kill(process.pid, "SIGUSR2")
-      while (t.logs.events("signal_not_forwarded").length === 0) yield* Effect.sleep(Duration.millis(5))
-      expect(t.logs.events("signal_not_forwarded")).toMatchObject([
+      while (t.logs.events("spawn_signal_dropped_no_pgid").length === 0) yield* Effect.sleep(Duration.millis(5))
+      expect(t.logs.events("spawn_signal_dropped_no_pgid")).toMatchObject([
         { signal: "SIGUSR2", reason: "the user CMD is not running" }
       ])
     }))

@@ -11,7 +11,7 @@ import { inBatches } from "./support/hostile.js"
  * Broken bootstrap material at the daemon level: the built entry point, not the store on its own
  * (test/unit/bootstrap.test.ts has the store's messages; test/integration/bin-config.test.ts the
  * missing directory and a foreign key). Every file missing, empty, garbled, cut short or replaced by
- * a directory: exit 2, one stderr line naming the file and the problem, a config_error event, and
+ * a directory: exit 2, one stderr line naming the file and the problem, a bootstrap_read_failed event, and
  * no secret on stderr or in the log.
  */
 
@@ -107,7 +107,7 @@ describe("broken bootstrap files stop the daemon with exit 2 and a precise line"
       expect({ name: v.name, code: run.code, lines: lines.length }).toEqual({ name: v.name, code: 2, lines: 1 })
       expect(lines[0]!.startsWith(prefix), `${v.name}: ${lines[0]}`).toBe(true)
       expect(lines[0]!.slice(prefix.length), v.name).toMatch(v.problem)
-      expect(log.filter((e) => e.event === "config_error"), v.name).toHaveLength(1)
+      expect(log.filter((e) => e.event === "bootstrap_read_failed"), v.name).toMatchObject([{ file: v.file }])
       expect(log.map((e) => e.event), v.name).not.toContain("clawkerd_listener_started")
       const written = [run.stderr, run.stdout, JSON.stringify(log)].join("\n")
       for (const secret of secrets) expect(written.includes(secret), `${v.name} leaks a secret`).toBe(false)

@@ -100,8 +100,8 @@ describe.skipIf(unavailable !== undefined)("SIGTERM at every phase", () => {
     await waitFor(() => outputSoFar(s, "busy") === "busy\n", 10_000, "the pipeline running")
     await d.ns.signal("SIGTERM")
     await expectCleanExit(d, 143)
-    expect(d.events("supervisor_stop_sigterm")).toHaveLength(1)
-    expect(d.events("supervisor_stop_sigkill")).toEqual([])
+    expect(d.events("spawn_stop_sigterm")).toHaveLength(1)
+    expect(d.events("spawn_stop_sigkill")).toEqual([])
     expect(d.events("shell_command_done")).toMatchObject([{ command_id: "busy", outcome: "incomplete" }])
   })
 
@@ -113,14 +113,14 @@ describe.skipIf(unavailable !== undefined)("SIGTERM at every phase", () => {
     expect((await s.request(C.agentReady("ready"))).payload?.$case).toBe("done")
     await d.ns.line(/^ready$/)
     await d.ns.signal("SIGTERM")
-    await waitFor(() => d.events("supervisor_stop_sigterm").length === 1, 10_000, "stop(grace) under way")
+    await waitFor(() => d.events("spawn_stop_sigterm").length === 1, 10_000, "stop(grace) under way")
     await d.ns.signal("SIGTERM")
     await expectCleanExit(d, 137)
     expect(d.events("shutdown_signal_received")).toMatchObject([
       { signal: "SIGTERM", first: true },
       { signal: "SIGTERM", first: false }
     ])
-    expect(d.events("supervisor_stop_sigkill")).toMatchObject([{ grace_ms: 1000 }])
+    expect(d.events("spawn_stop_sigkill")).toMatchObject([{ grace: 1000 }])
     expect(d.events("spawn_main_reaped")).toMatchObject([{ signal: 9, exit_code: 137 }])
   })
 })

@@ -89,13 +89,13 @@ describe("Register faults over a Session", () => {
     expect(rig.logs.events("register_replay_short_circuit")).toHaveLength(1)
   })
 
-  it("CP AgentService down: ok:false naming the dial, replayed after", async () => {
+  it("CP AgentService down: ok:false naming the call, replayed after", async () => {
     const { cp, rig } = await setup()
     await cp.cp.close()
     const s = rig.session()
     expect(registerDone(await s.request(C.registerRequired("r1")))).toMatchObject({
       ok: false,
-      error: expect.stringMatching(/^dial CP agent listener: /)
+      error: expect.stringMatching(/^AgentService\.Register: rpc error: code = Unavailable desc = /)
     })
     expect(registerDone(await s.request(C.registerRequired("r2")))?.ok).toBe(false)
     expect(cp.oauth.requests).toHaveLength(1)

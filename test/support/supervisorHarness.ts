@@ -4,7 +4,7 @@
  * it, the user CMD from argv; JSON log lines on stdout; exits with the user CMD's code.
  *   HARNESS_DEFAULT_CMD   the AgentReady default_cmd ("" when unset)
  *   HARNESS_SPAWNS        how many AgentReady spawns to request at once (default 1)
- *   CLAWKERD_LOG_LEVEL    as for the daemon (debug shows orphan_reaped)
+ *   CLAWKERD_LOG_LEVEL    as for the daemon (debug shows spawn_orphan_reaped)
  * On a spawn failure it logs `harness_spawn_failed` and exits 1 (the daemon would stay idle).
  */
 import type { Duration, LogLevel } from "effect"

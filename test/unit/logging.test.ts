@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Writable } from "node:stream"
@@ -45,10 +45,31 @@ describe("JSON file logging", () => {
       ]).pipe(Effect.provide(LoggingLive(settings(dir))))
       const lines = readLines(path.join(dir, "clawkerd.log"))
       expect(lines.map((l) => l.event)).toEqual(["boot", "careful"])
-      expect(lines[0]).toMatchObject({ level: "info", event: "boot", agent: "dev", project: "demo", pid: 1 })
-      expect(lines[1]).toMatchObject({ level: "warn", path: "/x" })
+      expect(lines[0]).toMatchObject({
+        level: "info",
+        event: "boot",
+        message: "clawkerd booting",
+        agent: "dev",
+        project: "demo",
+        pid: 1
+      })
+      // An event of someone else's reads as its name.
+      expect(lines[1]).toMatchObject({ level: "warn", message: "careful", path: "/x" })
       expect(Date.parse(String(lines[0]!.time))).not.toBeNaN()
-      expect(Object.keys(lines[0]!).slice(0, 5)).toEqual(["time", "level", "event", "agent", "project"])
+      expect(Object.keys(lines[0]!).slice(0, 6)).toEqual(["time", "level", "event", "message", "agent", "project"])
+    }))
+
+  it.live("as the reference's lines: durations are numbers of milliseconds; an event's own message (grpc_log's) wins", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => tempDir())
+      yield* Effect.all([
+        Log.info("session_ended", { duration: Duration.millis(1500) }),
+        Log.warn("grpc_log", { message: "Connection dropped" })
+      ]).pipe(Effect.provide(LoggingLive(settings(dir))))
+      expect(readLines(path.join(dir, "clawkerd.log"))).toMatchObject([
+        { event: "session_ended", message: "clawkerd: Session ended", duration: 1500 },
+        { event: "grpc_log", message: "Connection dropped" }
+      ])
     }))
 
   it.live("the log level comes from the settings", () =>

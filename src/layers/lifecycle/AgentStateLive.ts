@@ -14,7 +14,12 @@ export const makeAgentState = (marker: string) =>
     const initialized = Effect.sync(() => isRootFile(marker))
     // A failed marker costs a re-run of init after a restart, never the Session: log and go on.
     const markInitialized = writeRootFile(marker, 0o600, "").pipe(
-      Effect.catch((e) => Log.warn("agent_initialized_marker_write_failed", { path: marker, error: e.problem }))
+      Effect.catch((e) =>
+        Log.warn(
+          e.step === "directory" ? "agent_initialized_marker_mkdir_failed" : "agent_initialized_marker_write_failed",
+          { path: marker, error: e.problem }
+        )
+      )
     )
     return AgentState.of({
       initialized,

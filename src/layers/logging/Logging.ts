@@ -4,6 +4,7 @@ import * as path from "node:path"
 import { createStream, type RotatingFileStream } from "rotating-file-stream"
 import { LOG_BACKUPS, LOG_FILE, LOG_MAX_AGE_DAYS, LOG_QUEUE_LIMIT, LOG_ROTATE_SIZE } from "../../lib/constants.js"
 import { errorMessage } from "../../lib/errorText.js"
+import { eventMessage } from "../../lib/eventMessages.js"
 import { waitAtMost } from "../../lib/fibers.js"
 import type { LoggingSettings } from "../../services/DaemonConfig.js"
 
@@ -14,7 +15,8 @@ import type { LoggingSettings } from "../../services/DaemonConfig.js"
 const plain = (value: unknown): unknown => {
   if (typeof value === "bigint") return value.toString()
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`
-  if (Duration.isDuration(value)) return `${Duration.toMillis(value)}ms`
+  // Durations as the reference's: a number of milliseconds.
+  if (Duration.isDuration(value)) return Duration.toMillis(value)
   if (value instanceof Error) return value.message
   return value
 }
@@ -31,21 +33,24 @@ const LEVELS: Record<string, string> = {
 }
 
 /**
- * One JSON object per line. `time`, `level`, `event`, `agent` and `project` come first and an
- * annotation can never overwrite them.
+ * One JSON object per line. `time`, `level`, `event`, `message`, `agent` and `project` come first and an
+ * annotation can never overwrite them, but `message`: an event that carries its own text (grpc_log) says it.
  */
 export const jsonLogger = (settings: LoggingSettings, write: (line: string) => void): Logger.Logger<unknown, void> =>
   Logger.make(({ cause, date, fiber, logLevel, message }) => {
     const parts = Array.isArray(message) ? message : [message]
     const [first, ...rest] = parts
+    const event = Predicate.isString(first) ? first : "log"
+    const annotations = fiber.getRef(References.CurrentLogAnnotations)
     const record: Record<string, unknown> = {
       time: date.toISOString(),
       level: LEVELS[logLevel] ?? logLevel.toLowerCase(),
-      event: Predicate.isString(first) ? first : "log",
+      event,
+      message: plain(annotations.message ?? eventMessage(event)),
       agent: settings.agent,
       project: settings.project
     }
-    for (const [key, value] of Object.entries(fiber.getRef(References.CurrentLogAnnotations))) {
+    for (const [key, value] of Object.entries(annotations)) {
       if (!(key in record)) record[key] = plain(value)
     }
     const detail = Predicate.isString(first) ? rest : parts
@@ -108,6 +113,7 @@ const sinkWarning = (settings: LoggingSettings, event: string, fields: Record<st
     time: new Date().toISOString(),
     level: "warn",
     event,
+    message: eventMessage(event),
     agent: settings.agent,
     project: settings.project,
     ...fields

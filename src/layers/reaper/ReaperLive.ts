@@ -49,9 +49,14 @@ const reapRound = (registry: ProcessRegistryShape): Round => {
 
 const logReaped = (reaped: ReadonlyArray<ReapedStatus>) =>
   Effect.andThen(
-    Effect.forEach(reaped, (s) => Log.debug("orphan_reaped", { pid: s.pid, code: s.code, signal: s.signal }), {
-      discard: true
-    }),
+    Effect.forEach(reaped, (s) =>
+      Log.debug("spawn_orphan_reaped", {
+        pid: s.pid,
+        signaled: s.signal !== null,
+        exit_status: s.code ?? -1,
+        code: s.code,
+        signal: s.signal
+      }), { discard: true }),
     reaped.length === 0 ? Effect.void : Metric.update(Metrics.orphansReaped, reaped.length)
   )
 
@@ -111,7 +116,7 @@ export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.eff
     /** Whether the round was blocked; a failure is logged and counts as blocked, so it is retried soon. */
     const guardedRound = round.pipe(
       Effect.map((r) => r.blocked),
-      Effect.catchCause((cause) => Effect.as(Log.error("reaper_round_failed", { cause }), true))
+      Effect.catchCause((cause) => Effect.as(Log.error("spawn_wait4_orphan_failed", { cause }), true))
     )
     const kicks = yield* Queue.sliding<void>(1)
     const kick = Queue.offer(kicks, undefined)
@@ -172,19 +177,18 @@ export const ReaperLive: Layer.Layer<Reaper, never, ProcessRegistry> = Layer.eff
     const drain = (grace: Duration.Duration) =>
       Effect.interruptible(Effect.gen(function*() {
         const reapedBefore = reapedTotal
-        const graceMs = Duration.toMillis(grace)
         const before = yield* sweep
-        yield* Log.info("orphan_drain_started", { orphans: before.length, grace_ms: graceMs })
+        yield* Log.info("orphan_drain_started", { orphans: before.length, grace })
         let terminated = 0
         let killed = 0
         let left = before.length === 0 ? before : yield* sweepUntilGone(grace)
         if (left.length > 0) {
-          yield* Log.warn("spawn_orphan_drain_timeout", { grace_ms: graceMs, orphans: left.length })
+          yield* Log.warn("spawn_orphan_drain_timeout", { grace, orphans: left.length })
           terminated = yield* signalRemaining(left, "SIGTERM")
           left = yield* sweepUntilGone(grace)
         }
         if (left.length > 0) {
-          yield* Log.warn("spawn_orphan_killed", { grace_ms: graceMs, orphans: left.length })
+          yield* Log.warn("spawn_orphan_killed", { grace, orphans: left.length })
           killed = yield* signalRemaining(left, "SIGKILL")
           left = yield* sweepUntilGone(grace)
         }

@@ -83,18 +83,18 @@ const decodeExpiresIn = Schema.decodeUnknownOption(Schema.Finite)
 const parseTokenResponse = (text: string): TokenResponse | HydraError => {
   const json = decodeJson(text)
   if (Option.isNone(json)) {
-    return failure("bad_json", true, `hydra returned 200 with a body that is not JSON (${text.length} bytes)`, 200)
+    return failure("bad_json", true, `decode response: not JSON (${text.length} bytes)`, 200)
   }
   const body = Array.isArray(json.value) ? Option.none() : decodeTokenBody(json.value)
-  if (Option.isNone(body)) return failure("bad_json", true, "hydra returned 200 with JSON that is not an object", 200)
+  if (Option.isNone(body)) return failure("bad_json", true, "decode response: not a JSON object", 200)
   const token = decodeAccessToken(body.value.access_token)
-  if (Option.isNone(token)) return failure("empty_token", true, "hydra returned 200 without an access_token", 200)
+  if (Option.isNone(token)) return failure("empty_token", true, "hydra returned empty access_token", 200)
   const tokenType = body.value.token_type
   if (tokenType !== undefined && tokenType !== "" && String(tokenType).toLowerCase() !== "bearer") {
     return failure(
       "bad_token_type",
       true,
-      `hydra returned token_type "${excerpt(String(tokenType), 32)}", not Bearer`,
+      `hydra returned unexpected token_type "${excerpt(String(tokenType), 32)}" (expected Bearer)`,
       200
     )
   }
@@ -148,7 +148,7 @@ export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraSha
               dispatcher,
               signal
             }),
-          catch: (e) => failure("not_reached", false, `POST ${loggable(endpoint)}: ${describeError(e)}`)
+          catch: (e) => failure("not_reached", false, `post to ${loggable(endpoint)}: ${describeError(e)}`)
         })
         yield* Ref.set(answered, true)
         const status = response.statusCode
@@ -157,7 +157,7 @@ export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraSha
             failure(
               status === 200 ? "bad_json" : "http_status",
               true,
-              `hydra returned ${status}, then the body failed: ${describeError(e.cause)}`,
+              `read response: ${describeError(e.cause)}`,
               status
             )
           )
@@ -175,9 +175,9 @@ export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraSha
             failure(
               "timeout",
               consumed,
-              `no ${consumed ? "complete answer" : "answer"} from ${loggable(endpoint)} within ${
-                Duration.format(EXCHANGE_TIMEOUT)
-              }`
+              consumed
+                ? `read response: no complete answer within ${Duration.format(EXCHANGE_TIMEOUT)}`
+                : `post to ${loggable(endpoint)}: no answer within ${Duration.format(EXCHANGE_TIMEOUT)}`
             )))
       )
       yield* Log.info("token_acquired", result.expiresIn === undefined ? {} : { expires_in: result.expiresIn })
@@ -187,11 +187,12 @@ export const makeHydra = (caPem: string, hydraUrl: Option.Option<URL>): HydraSha
   return {
     exchange: (assertion) =>
       Option.match(hydraUrl, {
-        onNone: () => failure("not_configured", false, "CLAWKER_CP_HYDRA_URL is not set"),
+        onNone: () => failure("not_configured", false, "CLAWKER_CP_HYDRA_URL unset; cannot exchange assertion"),
         onSome: (base) => exchangeAt(tokenEndpointOf(base), assertion)
       }).pipe(
         Effect.tapError((e) =>
-          Log.warn("token_exchange_failed", {
+          Log.error("token_exchange_failed", {
+            error: e.message,
             kind: e.kind,
             assertion_consumed: e.consumed,
             ...(e.status === undefined ? {} : { status: e.status })

@@ -3,6 +3,7 @@ import { errorMessage } from "../../lib/errorText.js"
 import { formatHostPort } from "../../lib/hostPort.js"
 import * as Log from "../../lib/log.js"
 import { BootstrapStore } from "../../services/BootstrapStore.js"
+import type { DaemonConfigShape } from "../../services/DaemonConfig.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { Hydra } from "../../services/Hydra.js"
 import type { RegisterOutcome } from "../../services/Registrar.js"
@@ -11,7 +12,26 @@ import { excerpt } from "./registerText.js"
 
 const failed = (error: string): RegisterOutcome => ({ ok: false, error })
 
-const STEP_PREFIX = { dial: "dial CP agent listener", rpc: "AgentService.Register" } as const
+/** The reference's reply texts and events for the steps of the CP side. */
+const STEP = {
+  tls: { prefix: "dial TLS config", event: "register_dial_tls_failed" },
+  dial: { prefix: "dial CP agent listener", event: "register_dial_failed" },
+  rpc: { prefix: "AgentService.Register", event: "register_rpc_failed" }
+} as const
+
+/** A gRPC status code as grpc-go's error text names it: UNAVAILABLE → Unavailable, CANCELLED → Canceled. */
+const goCodeName = (code: string): string =>
+  code === "CANCELLED"
+    ? "Canceled"
+    : code.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, letter: string) => letter.toUpperCase())
+
+/** What the CP shows for an unset variable (the reference's RegisterDone text), the first step's first. */
+const unsetVariable = (config: DaemonConfigShape) =>
+  Option.isNone(config.hydraUrl)
+    ? { variable: "CLAWKER_CP_HYDRA_URL", text: "CLAWKER_CP_HYDRA_URL unset; cannot exchange assertion" }
+    : Option.isNone(config.cpAgentAddr)
+    ? { variable: "CLAWKER_CP_AGENT_ADDR", text: "CLAWKER_CP_AGENT_ADDR unset; cannot dial AgentService" }
+    : undefined
 
 /**
  * AgentService's gRPC client, loaded by the first attempt that got a token, not at boot: a daemon that
@@ -38,14 +58,12 @@ export const makeRegistrar = Effect.gen(function*() {
 
   const attempt = (consumed: Ref.Ref<boolean>): Effect.Effect<RegisterOutcome> =>
     Effect.gen(function*() {
-      if (Option.isNone(config.hydraUrl) || Option.isNone(config.cpAgentAddr)) {
-        const missing = [
-          ...(Option.isNone(config.hydraUrl) ? ["CLAWKER_CP_HYDRA_URL"] : []),
-          ...(Option.isNone(config.cpAgentAddr) ? ["CLAWKER_CP_AGENT_ADDR"] : [])
-        ]
-        return failed(`cannot register: ${missing.map((v) => `${v} is not set`).join("; ")}`)
+      const unset = unsetVariable(config)
+      if (unset !== undefined) {
+        yield* Log.error("register_env_missing", { variable: unset.variable, error: unset.text })
+        return failed(unset.text)
       }
-      const addr = config.cpAgentAddr.value
+      const addr = Option.getOrThrow(config.cpAgentAddr)
 
       const token = yield* hydra.exchange(material.assertion).pipe(
         Effect.tapError((e) => Ref.set(consumed, e.consumed)),
@@ -59,9 +77,12 @@ export const makeRegistrar = Effect.gen(function*() {
       const { registerWithCp } = yield* loadCpRegister
       const rpc = yield* Effect.result(registerWithCp(material, addr, request, token.success))
       if (Result.isFailure(rpc)) {
-        const { code, detail, stage } = rpc.failure
-        yield* Log.warn("register_rpc_failed", { code, stage, detail })
-        return failed(`${STEP_PREFIX[stage]}: ${code}: ${detail}`)
+        const { code, connected, detail, stage } = rpc.failure
+        const text = stage === "rpc"
+          ? `${STEP.rpc.prefix}: rpc error: code = ${goCodeName(code)} desc = ${detail}`
+          : `${STEP[stage].prefix}: ${detail}`
+        yield* Log.error(STEP[stage].event, { code, connected, detail, error: text })
+        return failed(text)
       }
       yield* Log.info("register_rpc_ok")
       return { ok: true, error: "" }

@@ -11,33 +11,48 @@ import { describeError, excerpt } from "./registerText.js"
 
 const REGISTER_DEADLINE = Duration.seconds(15)
 
-/** The CP side of Register failed: the connection (`dial`) or the call itself (`rpc`). */
+/**
+ * The CP side of Register failed, at the reference's steps: its TLS configuration (`tls`), the client for
+ * the address (`dial`), or the call itself (`rpc`, also when the CP cannot be reached).
+ */
 export class CpRegisterError extends Data.TaggedError("CpRegisterError")<{
-  readonly stage: "dial" | "rpc"
+  readonly stage: "tls" | "dial" | "rpc"
   /** gRPC status code name, e.g. PERMISSION_DENIED. */
   readonly code: string
   readonly detail: string
+  /** Whether the channel ever got a working connection (refused, TLS or name failures never do). */
+  readonly connected: boolean
 }> {}
+
+const setupFailed = (stage: "tls" | "dial") => (e: unknown) =>
+  new CpRegisterError({ stage, code: "UNKNOWN", detail: describeError(e), connected: false })
 
 /** mTLS as the agent: the leaf as client cert, the bootstrap CA as the only root, TLS 1.3, the CP's constant name. */
 const openClient = (material: BootstrapMaterial, address: string) =>
   Effect.acquireRelease(
-    Effect.sync(() => {
-      const context = createSecureContext({
-        ca: material.caPem,
-        cert: material.certPem,
-        key: Redacted.value(material.keyPem),
-        minVersion: "TLSv1.3"
+    Effect.try({
+      try: () =>
+        createSecureContext({
+          ca: material.caPem,
+          cert: material.certPem,
+          key: Redacted.value(material.keyPem),
+          minVersion: "TLSv1.3"
+        }),
+      catch: setupFailed("tls")
+    }).pipe(Effect.flatMap((context) =>
+      Effect.try({
+        // grpc-js checks the server certificate against the override name, not the address's host.
+        // Never through a proxy from the environment (grpc_proxy, https_proxy, http_proxy): the token
+        // request goes direct, so a Register dial through a proxy would fail after the assertion is spent.
+        try: () =>
+          new AgentServiceClient(address, credentials.createFromSecureContext(context), {
+            "grpc.ssl_target_name_override": CONTROL_PLANE_CN,
+            "grpc.default_authority": CONTROL_PLANE_CN,
+            "grpc.enable_http_proxy": 0
+          }),
+        catch: setupFailed("dial")
       })
-      // grpc-js checks the server certificate against the override name, not the address's host.
-      // Never through a proxy from the environment (grpc_proxy, https_proxy, http_proxy): the token
-      // request goes direct, so a Register dial through a proxy would fail after the assertion is spent.
-      return new AgentServiceClient(address, credentials.createFromSecureContext(context), {
-        "grpc.ssl_target_name_override": CONTROL_PLANE_CN,
-        "grpc.default_authority": CONTROL_PLANE_CN,
-        "grpc.enable_http_proxy": 0
-      })
-    }),
+    )),
     (client) => Effect.sync(() => client.close())
   )
 
@@ -80,11 +95,7 @@ export const registerWithCp = (
     const metadata = new Metadata()
     metadata.set("authorization", `Bearer ${Redacted.value(token)}`)
     const failed = (error: ServiceError) =>
-      new CpRegisterError({
-        stage: connected() ? "rpc" : "dial",
-        code: codeName(error.code),
-        detail: detailOf(error)
-      })
+      new CpRegisterError({ stage: "rpc", code: codeName(error.code), detail: detailOf(error), connected: connected() })
     yield* Effect.callback<void, CpRegisterError>((resume) => {
       const call = client.register(
         request,
@@ -99,9 +110,10 @@ export const registerWithCp = (
         orElse: () =>
           Effect.fail(
             new CpRegisterError({
-              stage: connected() ? "rpc" : "dial",
+              stage: "rpc",
               code: "DEADLINE_EXCEEDED",
-              detail: `no answer from ${address} within ${Duration.format(REGISTER_DEADLINE)}`
+              detail: `no answer from ${address} within ${Duration.format(REGISTER_DEADLINE)}`,
+              connected: connected()
             })
           )
       })

@@ -153,7 +153,7 @@ export const makeDispatcher = (caps: SessionCapabilities) => {
     if (payload === undefined) {
       return Effect.andThen(
         Log.warn("session_unknown_payload", { command_id: commandId }),
-        send(invalid(commandId, "unknown payload type <unset>"))
+        send(invalid(commandId, "unknown payload type <nil>"))
       )
     }
     if (commandId === "" && payload.$case !== "hello") return send(invalid("", "command_id required"))

@@ -274,7 +274,7 @@ export const runCommand = (run: CommandRun): Effect.Effect<void> =>
         const now = yield* Clock.currentTimeMillis
         yield* Log.info("shell_command_done", {
           command_id: id,
-          duration: `${now - start}ms`,
+          duration: now - start,
           final_exit_code: ending.finalExitCode,
           timed_out: ending.outcome === "timeout",
           outcome: ending.outcome

@@ -109,7 +109,10 @@ export const makeStdinFeeder = (commandId: string): Effect.Effect<StdinFeeder> =
       Effect.gen(function*() {
         if (initial.length > 0) {
           yield* callback((done) => writer.write(initial, done)).pipe(
-            Effect.catch((e) => failed("initial_stdin write failed", e))
+            Effect.catch((e) => failed("initial_stdin write failed", e)),
+            Effect.tapError((e) =>
+              Log.error("session_initial_stdin_write_failed", { command_id: commandId, error: e.message })
+            )
           )
         }
         while (true) {

@@ -1,5 +1,6 @@
 import { Deferred, Duration, Effect, Layer, Option, Result, Semaphore } from "effect"
 import { childEnvironment } from "../../lib/childEnv.js"
+import { errnoText } from "../../lib/errorText.js"
 import { bashExitCode } from "../../lib/exitCodes.js"
 import * as Log from "../../lib/log.js"
 import { closeInspector } from "../../platform/bootGuard.js"
@@ -37,11 +38,20 @@ const killGroup = (pgid: number, signal: NodeJS.Signals): unknown => {
   }
 }
 
-const groupFailed = (pgid: number, signal: NodeJS.Signals, error: unknown) =>
-  error === undefined ? Effect.void : Log.debug("signal_group_failed", { pgid, signal, error })
+/** A kill(2) that failed for another reason than the group being gone (ESRCH, which is no failure), logged as `event`. */
+const groupFailed = (
+  log: typeof Log.warn,
+  event: string,
+  pgid: number,
+  signal: NodeJS.Signals,
+  error: unknown
+) =>
+  error === undefined || (error as NodeJS.ErrnoException).code === "ESRCH"
+    ? Effect.void
+    : log(event, { pgid, signo: signalNumber(signal), signal, error: errnoText(error) })
 
-const signalGroup = (pgid: number, signal: NodeJS.Signals) =>
-  Effect.suspend(() => groupFailed(pgid, signal, killGroup(pgid, signal)))
+const signalGroup = (pgid: number, signal: NodeJS.Signals, onFailure: [typeof Log.warn, string]) =>
+  Effect.suspend(() => groupFailed(onFailure[0], onFailure[1], pgid, signal, killGroup(pgid, signal)))
 
 /**
  * The user CMD as an init supervises its main child. The user is resolved when the layer is
@@ -96,13 +106,16 @@ export const SupervisorLive: Layer.Layer<
       // Sent by the listener itself, not by a forked fiber: the group gets it a scheduler hop sooner
       // (bench/signals.ts); only the log lines wait for a fiber.
       const error = killGroup(pgid, signal)
-      run(Effect.andThen(groupFailed(pgid, signal, error), Log.debug("signal_forwarded", { signal, pgid })))
+      run(Effect.andThen(
+        groupFailed(Log.warn, "spawn_signal_forward_failed", pgid, signal, error),
+        Log.debug("signal_forwarded", { signal, pgid })
+      ))
     }
 
     const forward = (signal: NodeJS.Signals) => {
       if (held !== undefined) return void held.push(signal)
       if (main === undefined || !running) {
-        return run(Log.debug("signal_not_forwarded", { signal, reason: "the user CMD is not running" }))
+        return run(Log.debug("spawn_signal_dropped_no_pgid", { signal, reason: "the user CMD is not running" }))
       }
       sendToGroup(main.pid, signal)
     }
@@ -115,7 +128,7 @@ export const SupervisorLive: Layer.Layer<
         if (pgid !== undefined) return Effect.sync(() => signals.forEach((signal) => sendToGroup(pgid, signal)))
         return Effect.forEach(
           signals,
-          (signal) => Log.debug("signal_not_forwarded", { signal, reason: "the user CMD did not start" }),
+          (signal) => Log.debug("spawn_signal_dropped_no_pgid", { signal, reason: "the user CMD did not start" }),
           { discard: true }
         )
       })
@@ -128,7 +141,14 @@ export const SupervisorLive: Layer.Layer<
         const { code, signal } = yield* Deferred.await(child.exit)
         running = false
         const exitCode = bashExitCode(code, signal)
-        yield* Log.info("spawn_main_reaped", { pid: child.pid, code, signal, exit_code: exitCode })
+        yield* Log.info("spawn_main_reaped", {
+          pid: child.pid,
+          signaled: signal !== null,
+          exit_status: code ?? -1,
+          code,
+          signal,
+          exit_code: exitCode
+        })
         yield* answeringLock.withPermits(1)(Deferred.succeed(exited, exitCode))
       })
 
@@ -136,7 +156,7 @@ export const SupervisorLive: Layer.Layer<
       main !== undefined && running
         ? Effect.andThen(
           Log.warn("spawn_main_killed_on_release", { pid: main.pid }),
-          signalGroup(main.pid, "SIGKILL")
+          signalGroup(main.pid, "SIGKILL", [Log.error, "spawn_stop_sigkill_failed"])
         )
         : Effect.void
     )
@@ -152,9 +172,11 @@ export const SupervisorLive: Layer.Layer<
         ))
         if (plan.routedBecause !== undefined) {
           yield* Log.warn("spawn_argv_routed_to_default_cmd", {
-            argv: config.userCmd,
             default_cmd: defaultCmd,
-            reason: plan.routedBecause
+            orig_argv0: config.userCmd[0],
+            routed_argv: plan.argv,
+            error: plan.routedBecause,
+            argv: config.userCmd
           })
         }
         // Opened by a SIGUSR1 before the boot guard listened, it would be a root shell for the user CMD.
@@ -171,11 +193,12 @@ export const SupervisorLive: Layer.Layer<
         yield* releaseHeld(child.pid)
         yield* Effect.forkIn(watch(child), layerScope)
         yield* Log.info("spawn_started", {
+          pid: child.pid,
+          pgid: child.pid,
           argv: plan.argv,
           uid: user.uid,
           gid: user.gid,
           groups: user.groups,
-          pid: child.pid,
           cwd,
           foreground
         })
@@ -200,13 +223,13 @@ export const SupervisorLive: Layer.Layer<
      */
     const terminate = (child: Launched, grace: Duration.Duration) =>
       Effect.gen(function*() {
-        yield* Log.info("supervisor_stop_sigterm", { pgid: child.pid, grace_ms: Duration.toMillis(grace) })
-        yield* signalGroup(child.pid, "SIGTERM")
+        yield* Log.info("spawn_stop_sigterm", { pgid: child.pid, grace })
+        yield* signalGroup(child.pid, "SIGTERM", [Log.warn, "spawn_stop_sigterm_failed"])
         if (Option.isSome(yield* Effect.timeoutOption(Deferred.await(exited), grace))) return
-        yield* Log.warn("supervisor_stop_sigkill", { pgid: child.pid, grace_ms: Duration.toMillis(grace) })
-        yield* signalGroup(child.pid, "SIGKILL")
+        yield* Log.warn("spawn_stop_sigkill", { pgid: child.pid, grace })
+        yield* signalGroup(child.pid, "SIGKILL", [Log.error, "spawn_stop_sigkill_failed"])
         if (Option.isSome(yield* Effect.timeoutOption(Deferred.await(exited), KILL_BOUND))) return
-        yield* Log.error("spawn_main_unkillable", { pid: child.pid, waited_ms: Duration.toMillis(KILL_BOUND) })
+        yield* Log.error("spawn_main_unkillable", { pid: child.pid, waited: KILL_BOUND })
         yield* Deferred.succeed(exited, bashExitCode(null, SIGKILL))
       })
 
@@ -216,7 +239,10 @@ export const SupervisorLive: Layer.Layer<
           stopping = true
           return main
         }))
-        if (child === undefined) return Option.none<number>()
+        if (child === undefined) {
+          yield* Log.info("spawn_stop_before_run", {})
+          return Option.none<number>()
+        }
         // Interruptible so the grace timeout can cut the wait even when stop runs in a finalizer.
         if (running) yield* Effect.interruptible(terminate(child, grace))
         return Option.some(yield* Deferred.await(exited))

@@ -15,7 +15,7 @@ const startTime = (): string => fs.readFileSync("/proc/self/stat", "utf8").repla
  */
 export const touchReadyFile = (file: string) =>
   Effect.suspend(() => writeRootFile(file, 0o644, startTime())).pipe(
-    Effect.catch((e) => Log.warn("ready_file_touch_failed", { path: file, error: e.problem }))
+    Effect.catch((e) => Log.error("spawn_ready_file_touch_failed", { path: file, error: e.problem }))
   )
 
 /**

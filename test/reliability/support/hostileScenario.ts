@@ -194,7 +194,7 @@ const abuseSession = async (target: Target, scale: HostileScale) => {
 
   for (const { bytes, id } of unknownPayloads("oneof")) {
     raw.sendRaw(bytes)
-    expect(isError(await s.next(id), ErrorCode.ERROR_CODE_INVALID_REQUEST, "unknown payload type <unset>")).toBe(true)
+    expect(isError(await s.next(id), ErrorCode.ERROR_CODE_INVALID_REQUEST, "unknown payload type <nil>")).toBe(true)
   }
 
   // The flood: answered one for one and in order, whatever the mix.
