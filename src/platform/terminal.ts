@@ -78,7 +78,8 @@ export const startLendingTerminal = <A, E>(
  * The error text when that fails.
  */
 export const giveBackTerminal = (pgid: number): Effect.Effect<string | undefined> =>
-  lock.withPermits(1)(Effect.sync(() => {
+  // Never lent to this command (nothing to wait for): only a start holding the lock lends it.
+  lentTo !== pgid ? Effect.succeed(undefined) : lock.withPermits(1)(Effect.sync(() => {
     if (lentTo !== pgid) return undefined
     lentTo = undefined
     return foregroundGroup() === pgid ? reclaimTerminal() : undefined

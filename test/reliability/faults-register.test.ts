@@ -106,7 +106,7 @@ describe("Register faults over a Session", () => {
     const s = rig.session()
     expect(registerDone(await s.request(C.registerRequired("r1")))).toMatchObject({
       ok: false,
-      error: expect.stringMatching(/^AgentService\.Register: PERMISSION_DENIED: /)
+      error: expect.stringMatching(/^AgentService\.Register: rpc error: code = PermissionDenied desc = /)
     })
     expect(cp.cp.calls).toMatchObject([{ answered: "permission_denied" }])
   })
